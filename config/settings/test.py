@@ -1,0 +1,16 @@
+"""Test settings: fast hashing, immediate tasks, no manifest for static files."""
+
+from .base import *  # noqa: F403
+from .base import env
+
+SECRET_KEY = "test-only-insecure-key"  # noqa: S105
+DEBUG = False
+ALLOWED_HOSTS = ["*"]
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+STORAGES["staticfiles"] = {  # noqa: F405
+    "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+}
+TASKS = {"default": {"BACKEND": env.str("XH_TASKS_BACKEND", default="django_tasks.backends.immediate.ImmediateBackend")}}
+LOG_FORMAT = "text"
+LOGGING["handlers"]["console"]["formatter"] = "text"  # type: ignore[index]  # noqa: F405
+LOGGING["root"]["level"] = "WARNING"  # type: ignore[index]  # noqa: F405

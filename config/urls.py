@@ -1,0 +1,34 @@
+from django.conf import settings
+from django.conf.urls.static import static
+from django.contrib import admin
+from django.urls import include, path
+
+from xianghu.core.admin_site import restrict_admin_to_system_admins
+
+from .api import api
+
+restrict_admin_to_system_admins(admin.site)
+
+urlpatterns = [
+    path("", include("xianghu.core.urls")),
+    path("", include("xianghu.workbench.urls")),
+    path("accounts/", include("xianghu.accounts.urls")),
+    path("orgs/", include("xianghu.regions.urls")),
+    path("catalog/", include("xianghu.catalog.urls")),
+    path("calls/", include("xianghu.calls.urls")),
+    path("assessment/", include("xianghu.assessment.urls")),
+    path("routing/", include("xianghu.routing.urls")),
+    path("participation/", include("xianghu.participation.urls")),
+    path("integrations/", include("xianghu.integrations.urls")),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("api/v1/", api.urls),
+    path("admin/", admin.site.urls),
+]
+
+if settings.DEBUG:
+    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
+
+handler400 = "xianghu.core.views.bad_request"
+handler403 = "xianghu.core.views.permission_denied"
+handler404 = "xianghu.core.views.page_not_found"
+handler500 = "xianghu.core.views.server_error"

@@ -1,0 +1,10 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class CatalogConfig(AppConfig):
+    """Responsibility lists (清单): guidance catalogue, county lists, versions, change control, admission of out-of-list tasks. Issue: responsibility lists."""
+
+    name = "xianghu.catalog"
+    label = "catalog"
+    verbose_name = _("Responsibility lists")

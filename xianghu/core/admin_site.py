@@ -1,0 +1,22 @@
+"""The Django admin is for system administrators only (not for every `is_staff` user)."""
+
+from __future__ import annotations
+
+from types import MethodType
+from typing import Any
+
+from django.contrib.admin import AdminSite
+from django.http import HttpRequest
+
+
+def restrict_admin_to_system_admins(site: AdminSite) -> None:
+    def has_permission(self: AdminSite, request: HttpRequest) -> bool:
+        user = request.user
+        if not user.is_active:
+            return False
+        if user.is_superuser:
+            return True
+        actor: Any = getattr(request, "actor", None)
+        return bool(actor is not None and actor.has_role("system_admin"))
+
+    site.has_permission = MethodType(has_permission, site)  # type: ignore[method-assign]

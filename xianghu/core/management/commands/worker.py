@@ -1,0 +1,56 @@
+"""`manage.py worker`: the Tasks database worker plus a heartbeat for /healthz."""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+from typing import Any
+
+from django.conf import settings
+from django.db import DatabaseError, connection
+from django.utils import timezone
+from django.utils.crypto import get_random_string
+from django_tasks_db.management.commands.db_worker import Command as DbWorkerCommand
+
+from xianghu.core.models import WorkerHeartbeat
+
+
+def _beat(worker_id: str, started_at: Any) -> None:
+    WorkerHeartbeat.objects.update_or_create(
+        worker_id=worker_id,
+        defaults={
+            "hostname": socket.gethostname()[:255],
+            "pid": os.getpid(),
+            "started_at": started_at,
+            "seen_at": timezone.now(),
+        },
+    )
+
+
+class Command(DbWorkerCommand):
+    help = "Run the background task worker (django-tasks database backend) with a heartbeat."
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        worker_id = options.get("worker_id") or get_random_string(32)
+        options["worker_id"] = worker_id
+        started_at = timezone.now()
+        stop = threading.Event()
+
+        def heartbeat() -> None:
+            while not stop.is_set():
+                try:
+                    _beat(worker_id, started_at)
+                except DatabaseError:
+                    pass  # the database may be restarting; the next beat retries
+                finally:
+                    connection.close()
+                stop.wait(settings.XH_WORKER_HEARTBEAT_SECONDS)
+
+        thread = threading.Thread(target=heartbeat, name="xh-heartbeat", daemon=True)
+        thread.start()
+        try:
+            super().handle(*args, **options)
+        finally:
+            stop.set()
+            WorkerHeartbeat.objects.filter(worker_id=worker_id).delete()

@@ -1,0 +1,60 @@
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Callable
+
+from django.http import HttpRequest, HttpResponse
+
+from .logging import request_id_var
+
+_VALID_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+
+
+class RequestIdMiddleware:
+    """Take `X-Request-ID` from the proxy (or make one) and echo it in the response."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        incoming = request.headers.get("X-Request-ID", "")
+        request_id = incoming if _VALID_ID.match(incoming) else uuid.uuid4().hex
+        request.request_id = request_id  # type: ignore[attr-defined]
+        token = request_id_var.set(request_id)
+        try:
+            response = self.get_response(request)
+        finally:
+            request_id_var.reset(token)
+        response["X-Request-ID"] = request_id
+        return response
+
+
+class DomainErrorMiddleware:
+    """Turn a `DomainError` raised in a page view into the matching error page."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        from django.shortcuts import render
+
+        from .errors import DomainError
+
+        if not isinstance(exception, DomainError):
+            return None
+        from . import views
+
+        if exception.status == 404:
+            return views.page_not_found(request)
+        if exception.status == 403:
+            return views.permission_denied(request)
+        return render(
+            request,
+            "errors/400.html",
+            {"status": exception.status, "message": exception.message, "code": exception.code},
+            status=exception.status,
+        )

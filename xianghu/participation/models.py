@@ -1,0 +1,1 @@
+"""Models of the participation app (none yet: see docs/architecture.md for its scope)."""

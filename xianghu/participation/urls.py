@@ -1,0 +1,5 @@
+"""Pages of the participation app, mounted at /participation/ (none yet)."""
+
+app_name = "participation"
+
+urlpatterns: list = []

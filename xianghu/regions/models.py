@@ -1,0 +1,166 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.validators import RegexValidator
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from .roles import OrgKind, RegionKind, RegionLevel, Role
+
+region_code_validator = RegexValidator(
+    r"^\d{6}(\d{3}(\d{3})?)?$",
+    _("A region code has 6 (province to county), 9 (township) or 12 (village) digits."),
+)
+
+
+class Region(models.Model):
+    """An administrative region (行政区划) identified by its GB/T 2260 code.
+
+    Province, city and county codes have 6 digits; townships and villages use the
+    statistical division codes (9 and 12 digits) that extend the county code.
+    `path` lists the codes from the province down, so a subtree is one prefix query.
+    """
+
+    code = models.CharField(
+        _("code"), max_length=12, unique=True, validators=[region_code_validator]
+    )
+    name = models.CharField(_("name"), max_length=64)
+    level = models.CharField(_("level"), max_length=16, choices=RegionLevel.choices)
+    kind = models.CharField(_("kind"), max_length=16, choices=RegionKind.choices)
+    parent = models.ForeignKey(
+        "self",
+        verbose_name=_("parent"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="children",
+    )
+    path = models.CharField(_("path"), max_length=128, db_index=True, editable=False)
+
+    class Meta:
+        verbose_name = _("region")
+        verbose_name_plural = _("regions")
+        ordering = ["code"]
+        indexes = [models.Index(fields=["parent", "code"])]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def save(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        self.path = f"{self.parent.path if self.parent else ''}{self.code}/"
+        super().save(*args, **kwargs)
+
+    def ancestor_codes(self) -> list[str]:
+        return [c for c in self.path.split("/") if c]
+
+
+class Organisation(models.Model):
+    """A government body or a co-governance partner.
+
+    `county` is the county whose platform the organisation belongs to (null for bodies
+    above county level and for partners with no home county); `township` is set for
+    township governments, villages and stationed agencies (their host township).
+    """
+
+    name = models.CharField(_("name"), max_length=128)
+    short_name = models.CharField(_("short name"), max_length=64, blank=True)
+    kind = models.CharField(_("kind"), max_length=32, choices=OrgKind.choices, db_index=True)
+    region = models.ForeignKey(
+        Region,
+        verbose_name=_("region"),
+        on_delete=models.PROTECT,
+        related_name="organisations",
+        help_text=_("The territory the organisation serves."),
+    )
+    county = models.ForeignKey(
+        Region,
+        verbose_name=_("county"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    township = models.ForeignKey(
+        Region,
+        verbose_name=_("township"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    parent = models.ForeignKey(
+        "self",
+        verbose_name=_("parent department"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="stationed_agencies",
+        help_text=_("For a stationed agency: the county department it belongs to."),
+    )
+    credit_code = models.CharField(
+        _("unified social credit code"), max_length=18, blank=True
+    )
+    contact_phone = models.CharField(_("contact phone"), max_length=32, blank=True)
+    address = models.CharField(_("address"), max_length=255, blank=True)
+    is_active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("organisation")
+        verbose_name_plural = _("organisations")
+        ordering = ["kind", "name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["region", "kind", "name"], name="organisation_unique_name_in_region"
+            ),
+            models.CheckConstraint(
+                condition=~Q(kind=OrgKind.STATIONED_AGENCY)
+                | (Q(parent__isnull=False) & Q(township__isnull=False)),
+                name="stationed_agency_has_department_and_host",
+            ),
+        ]
+        indexes = [models.Index(fields=["county", "kind"])]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_government(self) -> bool:
+        from .roles import GOVERNMENT_KINDS
+
+        return self.kind in GOVERNMENT_KINDS
+
+
+class Membership(models.Model):
+    """A user holds a role in an organisation (user × organisation × role)."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("user"),
+        on_delete=models.CASCADE,
+        related_name="memberships",
+    )
+    organisation = models.ForeignKey(
+        Organisation,
+        verbose_name=_("organisation"),
+        on_delete=models.CASCADE,
+        related_name="memberships",
+    )
+    role = models.CharField(_("role"), max_length=32, choices=Role.choices)
+    title = models.CharField(_("job title"), max_length=64, blank=True)
+    is_active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("membership")
+        verbose_name_plural = _("memberships")
+        ordering = ["organisation__name", "role"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "organisation", "role"], name="membership_unique_role"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} · {self.organisation} · {self.get_role_display()}"

@@ -1,0 +1,227 @@
+"""What each role's workbench shows: built from selectors, rendered generically.
+
+A panel is plain data (title, figures, rows with links, a note) so that later apps add
+their own panels (calls waiting for me, overdue dispatches, …) without new templates.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db.models import Count
+from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.translation import gettext as _
+
+from xianghu.core.actor import Actor
+from xianghu.core.health import health_report
+from xianghu.regions.models import Membership, Organisation, Region
+from xianghu.regions.roles import OrgKind, Role
+from xianghu.regions.selectors import organisation_stats
+
+
+@dataclass
+class Row:
+    label: str
+    url: str = ""
+    extra: str = ""
+
+
+@dataclass
+class Panel:
+    title: str
+    figures: list[tuple[str, Any]] = field(default_factory=list)
+    rows: list[Row] = field(default_factory=list)
+    note: str = ""
+    key: str = ""
+
+
+def _org_url(org: Organisation) -> str:
+    return reverse("regions:organisation_detail", args=[org.pk])
+
+
+def _role_intro(role: str) -> Panel:
+    duties = {
+        Role.TOWNSHIP_REPORTER: _(
+            "Record problems found in your township's territory and call the county when "
+            "the township cannot solve them alone; follow each call until it is evaluated."
+        ),
+        Role.TOWNSHIP_LEADER: _(
+            "Approve your township's calls before they go to the county platform, evaluate "
+            "the departments' responses and manage your township's accounts."
+        ),
+        Role.PLATFORM_OPERATOR: _(
+            "Accept calls from townships, dispatch them to the departments the list makes "
+            "responsible, rule on returns and disputes, and supervise deadlines."
+        ),
+        Role.DEPARTMENT_HANDLER: _(
+            "Sign for calls dispatched to your department, respond on time, report progress "
+            "and results with evidence."
+        ),
+        Role.DEPARTMENT_LEADER: _(
+            "Oversee your department's and its stationed agencies' calls, approve returns "
+            "and extensions, and manage your department's accounts."
+        ),
+        Role.BIANBAN_REVIEWER: _(
+            "Keep the responsibility lists: review change requests and the admission of "
+            "tasks outside the list."
+        ),
+        Role.ASSESSOR: _(
+            "Assess departments, stationed agencies and townships on response, completion "
+            "and satisfaction, and issue notices."
+        ),
+        Role.SYSTEM_ADMIN: _(
+            "Manage accounts, organisations, API keys and the platform's health."
+        ),
+        Role.PUBLIC_USER: _(
+            "Report problems, follow them, and take part in co-governance with the "
+            "government bodies of your area."
+        ),
+    }
+    return Panel(key="role", title=_("My role"), note=str(duties.get(role, "")))
+
+
+def _township_panels(m: Membership) -> list[Panel]:
+    org = m.organisation
+    township = org.township
+    villages = Organisation.objects.filter(kind=OrgKind.VILLAGE, township=township).order_by("name")
+    agencies = (
+        Organisation.objects.filter(kind=OrgKind.STATIONED_AGENCY, township=township)
+        .select_related("parent")
+        .order_by("name")
+    )
+    members = (
+        Membership.objects.filter(organisation=org, is_active=True)
+        .values("role")
+        .annotate(n=Count("id"))
+    )
+    by_role = {row["role"]: row["n"] for row in members}
+    panels = [
+        Panel(
+            key="township",
+            title=_("My township: %(name)s") % {"name": org.name},
+            figures=[
+                (_("Villages and communities"), villages.count()),
+                (_("Stationed agencies"), agencies.count()),
+                (_("Reporters"), by_role.get(Role.TOWNSHIP_REPORTER, 0)),
+                (_("Leaders"), by_role.get(Role.TOWNSHIP_LEADER, 0)),
+            ],
+            rows=[Row(v.name, _org_url(v)) for v in villages[:12]],
+        ),
+        Panel(
+            key="agencies",
+            title=_("Stationed agencies in the township"),
+            rows=[
+                Row(a.name, _org_url(a), a.parent.name if a.parent else "") for a in agencies
+            ],
+            note="" if agencies else _("No stationed agency is hosted here."),
+        ),
+    ]
+    return panels
+
+
+def _department_panels(m: Membership) -> list[Panel]:
+    org = m.organisation
+    dept = org.parent if org.kind == OrgKind.STATIONED_AGENCY and org.parent else org
+    agencies = (
+        Organisation.objects.filter(kind=OrgKind.STATIONED_AGENCY, parent=dept)
+        .select_related("township")
+        .order_by("name")
+    )
+    colleagues = Membership.objects.filter(organisation=org, is_active=True).count()
+    return [
+        Panel(
+            key="department",
+            title=_("My organisation: %(name)s") % {"name": org.name},
+            figures=[
+                (_("Active accounts"), colleagues),
+                (_("Stationed agencies"), agencies.count()),
+            ],
+            rows=[
+                Row(a.name, _org_url(a), a.township.name if a.township else "") for a in agencies
+            ],
+        )
+    ]
+
+
+def _county_panels(m: Membership, *, kinds: list[str]) -> list[Panel]:
+    county: Region | None = m.organisation.county
+    if county is None:
+        return []
+    stats = organisation_stats(county=county)
+    figures = [(str(OrgKind(k).label), stats.get(k, 0)) for k in kinds]
+    orgs = (
+        Organisation.objects.filter(county=county, kind=kinds[0], is_active=True)
+        .order_by("name")
+    )
+    return [
+        Panel(
+            key="county",
+            title=_("County overview: %(name)s") % {"name": county.name},
+            figures=figures,
+            rows=[Row(o.name, _org_url(o)) for o in orgs],
+        )
+    ]
+
+
+def _admin_panels(m: Membership | None) -> list[Panel]:
+    report = health_report()
+    worker = report.get("worker", {})
+    return [
+        Panel(
+            key="admin",
+            title=_("Platform administration"),
+            figures=[
+                (_("Organisations"), Organisation.objects.count()),
+                (_("Active memberships"), Membership.objects.filter(is_active=True).count()),
+                (_("Worker"), worker.get("status", "")),
+                (_("Tasks waiting"), report.get("queue", {}).get("ready", 0)),
+            ],
+            rows=[
+                Row(_("Administration site"), reverse("admin:index")),
+                Row(_("API documentation"), "/api/v1/docs"),
+                Row(_("Health report"), reverse("core:healthz")),
+            ],
+        )
+    ]
+
+
+def _public_panels() -> list[Panel]:
+    return [
+        Panel(
+            key="public",
+            title=_("Government bodies and partners"),
+            note=_("Browse the directory of government bodies, social organisations and enterprises."),
+            rows=[Row(_("Open the directory"), reverse("regions:organisation_list"))],
+        )
+    ]
+
+
+_BUILDERS: dict[str, Callable[[Membership], list[Panel]]] = {
+    Role.TOWNSHIP_REPORTER: _township_panels,
+    Role.TOWNSHIP_LEADER: _township_panels,
+    Role.DEPARTMENT_HANDLER: _department_panels,
+    Role.DEPARTMENT_LEADER: _department_panels,
+    Role.PLATFORM_OPERATOR: lambda m: _county_panels(
+        m, kinds=[OrgKind.TOWNSHIP, OrgKind.DEPARTMENT, OrgKind.STATIONED_AGENCY, OrgKind.VILLAGE]
+    ),
+    Role.BIANBAN_REVIEWER: lambda m: _county_panels(
+        m, kinds=[OrgKind.DEPARTMENT, OrgKind.TOWNSHIP, OrgKind.STATIONED_AGENCY]
+    ),
+    Role.ASSESSOR: lambda m: _county_panels(
+        m, kinds=[OrgKind.DEPARTMENT, OrgKind.STATIONED_AGENCY, OrgKind.TOWNSHIP]
+    ),
+    Role.SYSTEM_ADMIN: _admin_panels,
+    Role.PUBLIC_USER: lambda m: _public_panels(),
+}
+
+
+def panels_for(*, request: HttpRequest, actor: Actor, membership: Membership | None) -> list[Panel]:
+    if membership is None:
+        # Public accounts without an organisation, and superusers without a membership.
+        if request.user.is_superuser:
+            return [_role_intro(Role.SYSTEM_ADMIN), *_admin_panels(None)]
+        return [_role_intro(Role.PUBLIC_USER), *_public_panels()]
+    return [_role_intro(membership.role), *_BUILDERS[membership.role](membership)]

@@ -1,0 +1,40 @@
+"""The role-aware home page (工作台): which membership is current and what it shows."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest
+
+from xianghu.regions.models import Membership
+from xianghu.regions.selectors import memberships_of
+
+SESSION_KEY = "xh_membership"
+
+
+def current_membership(request: HttpRequest) -> Membership | None:
+    """The membership the user is working as; cached on the request."""
+    cached = getattr(request, "_xh_membership", False)
+    if cached is not False:
+        return cached  # type: ignore[no-any-return]
+    memberships = list(memberships_of(user=request.user))
+    chosen = None
+    wanted = request.session.get(SESSION_KEY)
+    for m in memberships:
+        if m.pk == wanted:
+            chosen = m
+            break
+    if chosen is None and memberships:
+        chosen = memberships[0]
+    request._xh_membership = chosen  # type: ignore[attr-defined]
+    request._xh_memberships = memberships  # type: ignore[attr-defined]
+    return chosen
+
+
+def all_memberships(request: HttpRequest) -> list[Membership]:
+    current_membership(request)
+    return getattr(request, "_xh_memberships", [])
+
+
+def workbench_context(request: HttpRequest) -> dict[str, Any]:
+    return {}

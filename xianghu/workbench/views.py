@@ -1,0 +1,38 @@
+from __future__ import annotations
+
+import logging
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from xianghu.core.errors import NotFound
+
+from .panels import panels_for
+from .selectors import SESSION_KEY, all_memberships, current_membership
+
+log = logging.getLogger("xianghu.security")
+
+
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    """The role-aware workbench (工作台)."""
+    membership = current_membership(request)
+    user = request.user
+    if membership is None and not getattr(user, "is_public", False) and not user.is_superuser:
+        log.warning("user without membership", extra={"user_id": user.pk})
+        return render(request, "workbench/no_membership.html", status=403)
+    panels = panels_for(request=request, actor=request.actor, membership=membership)  # type: ignore[attr-defined]
+    return render(request, "workbench/home.html", {"panels": panels})
+
+
+@login_required
+@require_POST
+def switch_membership(request: HttpRequest) -> HttpResponse:
+    wanted = request.POST.get("membership")
+    ids = {str(m.pk) for m in all_memberships(request)}
+    if wanted not in ids:
+        raise NotFound()
+    request.session[SESSION_KEY] = int(wanted)  # type: ignore[arg-type]
+    return redirect("workbench:home")
