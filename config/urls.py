@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.conf.urls.static import static
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import URLPattern, URLResolver, include, path
 
 from xianghu.core.admin_site import restrict_admin_to_system_admins
 
@@ -9,7 +9,7 @@ from .api import api
 
 restrict_admin_to_system_admins(admin.site)
 
-urlpatterns = [
+urlpatterns: list[URLPattern | URLResolver] = [
     path("", include("xianghu.core.urls")),
     path("", include("xianghu.workbench.urls")),
     path("accounts/", include("xianghu.accounts.urls")),

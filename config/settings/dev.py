@@ -10,3 +10,5 @@ LOGGING["handlers"]["console"]["formatter"] = LOG_FORMAT  # type: ignore[index] 
 STORAGES["staticfiles"] = {  # noqa: F405
     "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
 }
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = True

@@ -33,11 +33,19 @@ class UserAdmin(BaseUserAdmin):
 
 @admin.register(ApiKey)
 class ApiKeyAdmin(admin.ModelAdmin):
-    list_display = ("name", "organisation", "role", "prefix", "created_at", "last_used_at", "revoked_at")
+    list_display = (
+        "name",
+        "organisation",
+        "role",
+        "prefix",
+        "created_at",
+        "last_used_at",
+        "revoked_at",
+    )
     list_filter = ("role",)
     search_fields = ("name", "prefix", "organisation__name")
     readonly_fields = ("prefix", "key_hash", "created_at", "last_used_at", "created_by")
 
-    def has_add_permission(self, request):  # type: ignore[no-untyped-def]
+    def has_add_permission(self, request):
         # Keys are created with `manage.py apikey_create`, which shows the secret once.
         return False

@@ -1,7 +1,5 @@
 """`/api/v1/me`: who the caller is and in which roles."""
 
-from __future__ import annotations
-
 from django.http import HttpRequest
 from ninja import Router, Schema
 

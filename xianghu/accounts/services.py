@@ -97,17 +97,13 @@ def apikey_authenticate(*, plain: str) -> Actor:
     parts = plain.split("_", 2)
     key = None
     if len(parts) == 3 and parts[0] == KEY_PREFIX:
-        key = (
-            ApiKey.objects.select_related("organisation").filter(prefix=parts[1]).first()
-        )
+        key = ApiKey.objects.select_related("organisation").filter(prefix=parts[1]).first()
     if key is None or not secrets.compare_digest(key.key_hash, _hash(plain)):
         security_log.warning("api key rejected: unknown", extra={"key_prefix": parts[1:2]})
         raise NotAuthenticated(_("The API key is not valid."), code="auth.api_key_invalid")
     if key.revoked_at is not None or not key.organisation.is_active:
         security_log.warning("api key rejected: revoked", extra={"key_prefix": key.prefix})
-        raise NotAuthenticated(
-            _("The API key has been revoked."), code="auth.api_key_revoked"
-        )
+        raise NotAuthenticated(_("The API key has been revoked."), code="auth.api_key_revoked")
     now = timezone.now()
     if key.last_used_at is None or (now - key.last_used_at).total_seconds() > 60:
         ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)

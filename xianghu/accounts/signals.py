@@ -22,9 +22,7 @@ def _logged_in(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
 
 @receiver(user_logged_out)
 def _logged_out(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
-    security_log.info(
-        "logout", extra={"user_id": getattr(user, "pk", None), "ip": _ip(request)}
-    )
+    security_log.info("logout", extra={"user_id": getattr(user, "pk", None), "ip": _ip(request)})
 
 
 @receiver(user_login_failed)

@@ -49,7 +49,9 @@ def profile(request: HttpRequest) -> HttpResponse:
     )
 
 
-def lockout_response(request: HttpRequest, credentials: Any = None, *args: Any, **kw: Any) -> HttpResponse:
+def lockout_response(
+    request: HttpRequest, credentials: Any = None, *args: Any, **kw: Any
+) -> HttpResponse:
     """Shown instead of the login form while django-axes keeps the account locked."""
     from django.conf import settings
 

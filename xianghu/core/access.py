@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any, Protocol, TypeVar
 
+from django.core.exceptions import ObjectDoesNotExist
 from django.db.models import Model, QuerySet
 
 from .actor import Actor
@@ -75,7 +76,7 @@ def get_visible(actor: Actor, qs: QuerySet[M], action: str = "view", **lookup: A
     """Fetch one object the actor may see; absent and forbidden look the same (404)."""
     try:
         return visible(actor, qs, action).get(**lookup)
-    except (qs.model.DoesNotExist, ValueError, TypeError) as exc:
+    except (ObjectDoesNotExist, ValueError, TypeError) as exc:
         raise NotFound() from exc
 
 

@@ -49,9 +49,7 @@ def _respond(api: NinjaAPI, request: HttpRequest, error: DomainError) -> HttpRes
     if error.status >= 500:
         log.error("api error %s", error.code, extra={"path": request.path})
     elif error.status in (401, 403, 404):
-        log.warning(
-            "api refused %s %s", error.status, error.code, extra={"path": request.path}
-        )
+        log.warning("api refused %s %s", error.status, error.code, extra={"path": request.path})
     return api.create_response(request, error.as_dict(), status=error.status)
 
 
@@ -66,7 +64,9 @@ def install_error_handlers(api: NinjaAPI) -> None:
             {"loc": list(e.get("loc", [])), "msg": e.get("msg", ""), "type": e.get("type", "")}
             for e in exc.errors
         ]
-        error = InvalidInput(_("The submitted data is invalid."), code="invalid_input", detail=detail)
+        error = InvalidInput(
+            _("The submitted data is invalid."), code="invalid_input", detail=detail
+        )
         error.status = 422
         return _respond(api, request, error)
 

@@ -58,3 +58,44 @@ class DomainErrorMiddleware:
             {"status": exception.status, "message": exception.message, "code": exception.code},
             status=exception.status,
         )
+
+
+class ApiErrorShapeMiddleware:
+    """Safety net: an API response that failed outside our handlers (405 from the
+    router, 404 from the URL resolver, 413 from the request parser) still gets the
+    `{code, message, detail}` shape."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if (
+            response.status_code >= 400
+            and request.path.startswith("/api/")
+            and not response.get("Content-Type", "").startswith("application/json")
+        ):
+            from django.http import JsonResponse
+            from django.utils.translation import gettext as _
+
+            codes = {
+                400: ("bad_request", _("The request is invalid.")),
+                403: ("permission_denied", _("You do not have permission to perform this action.")),
+                404: (
+                    "not_found",
+                    _("The object does not exist or you are not allowed to access it."),
+                ),
+                405: ("method_not_allowed", _("This method is not allowed here.")),
+                413: ("payload_too_large", _("The request body is too large.")),
+            }
+            code, message = codes.get(
+                response.status_code, ("error", _("The request could not be processed."))
+            )
+            shaped = JsonResponse(
+                {"code": code, "message": str(message), "detail": None},
+                status=response.status_code,
+            )
+            if response.has_header("Allow"):
+                shaped["Allow"] = response["Allow"]
+            return shaped
+        return response

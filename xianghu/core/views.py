@@ -25,20 +25,20 @@ def healthz(request: HttpRequest) -> JsonResponse:
     """
     report = health_report()
     status = 200
-    if report["status"] == "error" or (
-        request.GET.get("strict") and report["status"] != "ok"
-    ):
+    if report["status"] == "error" or (request.GET.get("strict") and report["status"] != "ok"):
         status = 503
     return JsonResponse(report, status=status)
 
 
 def _wants_json(request: HttpRequest) -> bool:
-    return request.path.startswith(("/api/", "/open311/")) or "application/json" in request.headers.get(
-        "Accept", ""
-    )
+    return request.path.startswith(
+        ("/api/", "/open311/")
+    ) or "application/json" in request.headers.get("Accept", "")
 
 
-def _error(request: HttpRequest, status: int, code: str, template: str, message: Any) -> HttpResponse:
+def _error(
+    request: HttpRequest, status: int, code: str, template: str, message: Any
+) -> HttpResponse:
     if _wants_json(request):
         return JsonResponse({"code": code, "message": str(message), "detail": None}, status=status)
     return render(request, template, {"status": status}, status=status)
@@ -50,7 +50,13 @@ def bad_request(request: HttpRequest, exception: Any = None) -> HttpResponse:
 
 def permission_denied(request: HttpRequest, exception: Any = None) -> HttpResponse:
     log.warning("forbidden", extra={"path": request.path})
-    return _error(request, 403, "permission_denied", "errors/403.html", _("You do not have permission to perform this action."))
+    return _error(
+        request,
+        403,
+        "permission_denied",
+        "errors/403.html",
+        _("You do not have permission to perform this action."),
+    )
 
 
 def page_not_found(request: HttpRequest, exception: Any = None) -> HttpResponse:
@@ -69,7 +75,13 @@ def server_error(request: HttpRequest) -> HttpResponse:
 
     if _wants_json(request):
         return JsonResponse(
-            {"code": "internal_error", "message": _("An internal error occurred. It has been logged; please try again later."), "detail": None},
+            {
+                "code": "internal_error",
+                "message": _(
+                    "An internal error occurred. It has been logged; please try again later."
+                ),
+                "detail": None,
+            },
             status=500,
         )
     return HttpResponse(loader.get_template("errors/500.html").render(), status=500)

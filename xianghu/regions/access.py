@@ -99,6 +99,6 @@ def _prefixed(q: Q) -> Q:
         if isinstance(child, Q):
             out.children.append(_prefixed(child))
         else:
-            key, value = child
+            key, value = child  # type: ignore[misc]
             out.children.append((f"organisation__{key}", value))
     return out

@@ -1,25 +1,24 @@
 """REST endpoints for regions and organisations (/api/v1/regions, /api/v1/organisations)."""
 
-from __future__ import annotations
-
 from django.http import HttpRequest
 from ninja import Query, Router, Schema
 from ninja.pagination import PageNumberPagination, paginate
 
+from xianghu.core import access
 from xianghu.core.actor import Actor
 from xianghu.core.api import ERROR_RESPONSES
 from xianghu.core.errors import NotFound
 
-from . import selectors
+from . import selectors, services
 from .models import Membership, Organisation, Region
 from .roles import OrgKind, Role
-from .schemas import MemberOut, OrganisationOut, RegionOut
+from .schemas import MemberIn, MemberOut, MembershipOut, OrganisationOut, RegionOut
 
 router = Router(tags=["regions"])
 
 
 def _actor(request: HttpRequest) -> Actor:
-    return request.auth  # type: ignore[attr-defined,no-any-return]
+    return request.auth  # type: ignore[attr-defined]
 
 
 def _region_out(region: Region) -> RegionOut:
@@ -104,11 +103,46 @@ def _member_out(m: Membership) -> MemberOut:
     )
 
 
-@router.get(
-    "/organisations/{org_id}/members", response={200: list[MemberOut], **ERROR_RESPONSES}
-)
+@router.get("/organisations/{org_id}/members", response={200: list[MemberOut], **ERROR_RESPONSES})
 def organisation_members(request: HttpRequest, org_id: int) -> list[MemberOut]:
     """Active members with masked phone numbers; 404 unless the caller may see them."""
     actor = _actor(request)
     org = selectors.organisation_get(actor=actor, pk=org_id)
     return [_member_out(m) for m in selectors.organisation_members(actor=actor, organisation=org)]
+
+
+def _membership_out(m: Membership) -> MembershipOut:
+    return MembershipOut(
+        id=m.pk,
+        user_id=m.user_id,
+        organisation_id=m.organisation_id,
+        role=m.role,
+        title=m.title,
+        is_active=m.is_active,
+    )
+
+
+@router.post(
+    "/organisations/{org_id}/members",
+    response={201: MembershipOut, **ERROR_RESPONSES},
+)
+def organisation_member_add(
+    request: HttpRequest, org_id: int, payload: MemberIn
+) -> tuple[int, MembershipOut]:
+    """Give an existing user a role here (leaders for their own organisation and
+    what hangs below it; system administrators everywhere)."""
+    actor = _actor(request)
+    org = selectors.organisation_get(actor=actor, pk=org_id)
+    user = selectors.user_by_username(username=payload.username)
+    membership = services.membership_create(
+        actor=actor, user=user, organisation=org, role=payload.role, title=payload.title
+    )
+    return 201, _membership_out(membership)
+
+
+@router.delete("/memberships/{membership_id}", response={200: MembershipOut, **ERROR_RESPONSES})
+def membership_deactivate(request: HttpRequest, membership_id: int) -> MembershipOut:
+    """Deactivate a membership (kept for the audit trail, never deleted)."""
+    actor = _actor(request)
+    membership = access.get_visible(actor, Membership.objects.all(), pk=membership_id)
+    return _membership_out(services.membership_deactivate(actor=actor, membership=membership))

@@ -47,7 +47,7 @@ class Region(models.Model):
     def __str__(self) -> str:
         return self.name
 
-    def save(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+    def save(self, *args, **kwargs) -> None:
         self.path = f"{self.parent.path if self.parent else ''}{self.code}/"
         super().save(*args, **kwargs)
 
@@ -98,9 +98,7 @@ class Organisation(models.Model):
         related_name="stationed_agencies",
         help_text=_("For a stationed agency: the county department it belongs to."),
     )
-    credit_code = models.CharField(
-        _("unified social credit code"), max_length=18, blank=True
-    )
+    credit_code = models.CharField(_("unified social credit code"), max_length=18, blank=True)
     contact_phone = models.CharField(_("contact phone"), max_length=32, blank=True)
     address = models.CharField(_("address"), max_length=255, blank=True)
     is_active = models.BooleanField(_("active"), default=True)

@@ -1,5 +1,3 @@
-from __future__ import annotations
-
 from ninja import Schema
 
 
@@ -30,3 +28,18 @@ class MemberOut(Schema):
     role_label: str
     title: str
     phone_masked: str
+
+
+class MemberIn(Schema):
+    username: str
+    role: str
+    title: str = ""
+
+
+class MembershipOut(Schema):
+    id: int
+    user_id: int
+    organisation_id: int
+    role: str
+    title: str
+    is_active: bool

@@ -5,9 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import Count, Q, QuerySet
+from django.utils.translation import gettext as _
 
 from xianghu.core import access
 from xianghu.core.actor import ANONYMOUS, Actor, Grant
+from xianghu.core.errors import NotFound
 
 from .models import Membership, Organisation, Region
 from .roles import OrgKind, RegionLevel
@@ -117,3 +119,13 @@ def memberships_of(*, user: Any) -> QuerySet[Membership]:
 
 def townships_of_county(*, county: Region) -> QuerySet[Organisation]:
     return Organisation.objects.filter(county=county, kind=OrgKind.TOWNSHIP, is_active=True)
+
+
+def user_by_username(*, username: str) -> Any:
+    """An active user by username, for adding members; absent looks like not found."""
+    from django.contrib.auth import get_user_model
+
+    user = get_user_model().objects.filter(username=username, is_active=True).first()
+    if user is None:
+        raise NotFound(_("No active user has this username."), code="user.not_found")
+    return user

@@ -35,7 +35,10 @@ def region_upsert(
             code="region.bad_code",
         )
     if parent is not None:
-        if LEVEL_ORDER.index(RegionLevel(level)) != LEVEL_ORDER.index(RegionLevel(parent.level)) + 1:
+        if (
+            LEVEL_ORDER.index(RegionLevel(level))
+            != LEVEL_ORDER.index(RegionLevel(parent.level)) + 1
+        ):
             raise InvalidInput(
                 _("A %(level)s cannot be placed under a %(parent)s.")
                 % {"level": level, "parent": parent.level},

@@ -43,7 +43,7 @@ def _org_url(org: Organisation) -> str:
 
 
 def _role_intro(role: str) -> Panel:
-    duties = {
+    duties: dict[str, str] = {
         Role.TOWNSHIP_REPORTER: _(
             "Record problems found in your township's territory and call the county when "
             "the township cannot solve them alone; follow each call until it is evaluated."
@@ -72,9 +72,7 @@ def _role_intro(role: str) -> Panel:
             "Assess departments, stationed agencies and townships on response, completion "
             "and satisfaction, and issue notices."
         ),
-        Role.SYSTEM_ADMIN: _(
-            "Manage accounts, organisations, API keys and the platform's health."
-        ),
+        Role.SYSTEM_ADMIN: _("Manage accounts, organisations, API keys and the platform's health."),
         Role.PUBLIC_USER: _(
             "Report problems, follow them, and take part in co-governance with the "
             "government bodies of your area."
@@ -113,9 +111,7 @@ def _township_panels(m: Membership) -> list[Panel]:
         Panel(
             key="agencies",
             title=_("Stationed agencies in the township"),
-            rows=[
-                Row(a.name, _org_url(a), a.parent.name if a.parent else "") for a in agencies
-            ],
+            rows=[Row(a.name, _org_url(a), a.parent.name if a.parent else "") for a in agencies],
             note="" if agencies else _("No stationed agency is hosted here."),
         ),
     ]
@@ -152,9 +148,8 @@ def _county_panels(m: Membership, *, kinds: list[str]) -> list[Panel]:
         return []
     stats = organisation_stats(county=county)
     figures = [(str(OrgKind(k).label), stats.get(k, 0)) for k in kinds]
-    orgs = (
-        Organisation.objects.filter(county=county, kind=kinds[0], is_active=True)
-        .order_by("name")
+    orgs = Organisation.objects.filter(county=county, kind=kinds[0], is_active=True).order_by(
+        "name"
     )
     return [
         Panel(
@@ -193,7 +188,9 @@ def _public_panels() -> list[Panel]:
         Panel(
             key="public",
             title=_("Government bodies and partners"),
-            note=_("Browse the directory of government bodies, social organisations and enterprises."),
+            note=_(
+                "Browse the directory of government bodies, social organisations and enterprises."
+            ),
             rows=[Row(_("Open the directory"), reverse("regions:organisation_list"))],
         )
     ]

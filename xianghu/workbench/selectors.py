@@ -14,9 +14,9 @@ SESSION_KEY = "xh_membership"
 
 def current_membership(request: HttpRequest) -> Membership | None:
     """The membership the user is working as; cached on the request."""
-    cached = getattr(request, "_xh_membership", False)
-    if cached is not False:
-        return cached  # type: ignore[no-any-return]
+    if hasattr(request, "_xh_membership"):
+        cached: Membership | None = request._xh_membership
+        return cached
     memberships = list(memberships_of(user=request.user))
     chosen = None
     wanted = request.session.get(SESSION_KEY)

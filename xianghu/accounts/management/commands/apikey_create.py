@@ -24,7 +24,7 @@ class Command(BaseCommand):
         if len(orgs) != 1:
             raise CommandError(f"organisation {organisation!r}: {len(orgs)} matches, need 1")
         try:
-            key, plain = apikey_create(actor=None, organisation=orgs[0], role=role, name=name)
+            _key, plain = apikey_create(actor=None, organisation=orgs[0], role=role, name=name)
         except DomainError as exc:
             raise CommandError(f"{exc.code}: {exc.message}") from exc
         self.stdout.write(plain)
