@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "xianghu.participation",
     "xianghu.integrations",
     "xianghu.workbench",
+    "xianghu.demo",
 ]
 
 MIDDLEWARE = [

@@ -13,6 +13,12 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 
 
+def _clean_env() -> dict[str, str]:
+    # The browser tests allow sync ORM calls next to Playwright's event loop in this
+    # process; a deployment never does, and `check --deploy` rightly refuses it.
+    return {k: v for k, v in os.environ.items() if k != "DJANGO_ALLOW_ASYNC_UNSAFE"}
+
+
 def test_security_headers_on_pages(world, client):
     world.login(client, "operator")
     r = client.get("/")
@@ -84,7 +90,7 @@ def test_403_page_is_friendly_and_chinese(db, client):
 
 def test_check_deploy_is_clean_under_production_settings(tmp_path):
     env = {
-        **os.environ,
+        **_clean_env(),
         "DJANGO_SETTINGS_MODULE": "config.settings.production",
         "DJANGO_SECRET_KEY": "x" * 20 + "a-long-random-production-secret-key-for-check-0123456789",
         "DJANGO_ALLOWED_HOSTS": "xianghu.example.gov.cn",
@@ -105,7 +111,7 @@ def test_check_deploy_is_clean_under_production_settings(tmp_path):
 
 def test_production_refuses_a_short_secret_key(tmp_path):
     env = {
-        **os.environ,
+        **_clean_env(),
         "DJANGO_SETTINGS_MODULE": "config.settings.production",
         "DJANGO_SECRET_KEY": "short",
         "DJANGO_ALLOWED_HOSTS": "x",

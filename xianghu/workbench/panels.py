@@ -84,7 +84,9 @@ def _role_intro(role: str) -> Panel:
 def _township_panels(m: Membership) -> list[Panel]:
     org = m.organisation
     township = org.township
-    villages = Organisation.objects.filter(kind=OrgKind.VILLAGE, township=township).order_by("name")
+    villages = Organisation.objects.filter(kind=OrgKind.VILLAGE, township=township).order_by(
+        "region__code"
+    )
     agencies = (
         Organisation.objects.filter(kind=OrgKind.STATIONED_AGENCY, township=township)
         .select_related("parent")
@@ -148,8 +150,9 @@ def _county_panels(m: Membership, *, kinds: list[str]) -> list[Panel]:
         return []
     stats = organisation_stats(county=county)
     figures = [(str(OrgKind(k).label), stats.get(k, 0)) for k in kinds]
+    # Official order: by region code (街道 first, then 镇, then 乡).
     orgs = Organisation.objects.filter(county=county, kind=kinds[0], is_active=True).order_by(
-        "name"
+        "region__code", "name"
     )
     return [
         Panel(

@@ -1,0 +1,143 @@
+"""Every user-facing page in a real browser (Debian chromium through Playwright)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.test import override_settings
+from playwright.sync_api import expect
+
+from tests.browser.conftest import assert_chinese_rendered, login, screenshot
+from tests.factories import PASSWORD
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def test_every_demo_role_logs_in_and_sees_its_workbench(page):
+    from xianghu.demo.county import DEMO_ACCOUNTS, DEMO_PASSWORD, build_demo_county
+    from xianghu.regions.roles import Role
+
+    build_demo_county()
+    seen_roles = set()
+    for account in DEMO_ACCOUNTS:
+        login(page, account.username, DEMO_PASSWORD)
+        expect(page.get_by_test_id("workbench-title")).to_have_text("工作台")
+        with_label = str(Role(account.role).label)
+        # Labels are in Chinese by default.
+        from django.utils import translation
+
+        with translation.override("zh-hans"):
+            with_label = str(Role(account.role).label)
+        expect(page.get_by_test_id("current-role")).to_have_text(with_label)
+        assert_chinese_rendered(page, with_label)
+        screenshot(page, f"workbench-{account.username}")
+        seen_roles.add(account.role)
+        page.get_by_test_id("logout").click()
+        expect(page).to_have_url(re.compile(r"/accounts/login/"))
+    assert seen_roles == set(Role.values)
+
+
+def test_wrong_password_then_lockout(page, world):
+    with override_settings(AXES_FAILURE_LIMIT=3):
+        login(page, "reporter", "wrong-password")
+        expect(page.get_by_test_id("login-error")).to_contain_text("用户名或密码错误")
+        screenshot(page, "login-error")
+        login(page, "reporter", "wrong-password")
+        login(page, "reporter", "wrong-password")
+        login(page, "reporter", PASSWORD)
+        expect(page.get_by_test_id("locked")).to_contain_text("锁定")
+        screenshot(page, "login-locked")
+
+
+def test_user_without_membership_sees_why(page, world):
+    login(page, "nomember", PASSWORD)
+    expect(page.get_by_test_id("no-membership")).to_contain_text("尚未分配")
+    screenshot(page, "no-membership")
+
+
+def test_directory_filters_live_and_detail_masks_phones(page, world):
+    login(page, "tleader", PASSWORD)
+    page.goto("/orgs/")
+    expect(page.locator(".org-table")).to_contain_text("清河县应急管理局")
+    page.fill("#org-q", "派出所")
+    # htmx replaces the rows without a page load.
+    expect(page.locator(".org-table tbody tr")).to_have_count(1)
+    expect(page).to_have_url(re.compile(r"q=%E6%B4%BE"))
+    screenshot(page, "directory-filtered")
+    page.select_option("#org-kind", "township")
+    expect(page.locator(".org-table")).to_contain_text("没有符合条件的单位")
+    page.goto(f"/orgs/{world.orgs['t1'].pk}/")
+    members = page.get_by_test_id("members")
+    expect(members).to_contain_text("乡镇呼叫员")
+    phone = world.users["reporter"].phone
+    expect(members).not_to_contain_text(phone)
+    expect(members).to_contain_text(f"{phone[:3]}****{phone[-4:]}")
+    screenshot(page, "organisation-detail")
+
+
+def test_profile_and_password_change(page, world):
+    login(page, "reporter", PASSWORD)
+    page.goto("/accounts/me/")
+    phone = world.users["reporter"].phone
+    expect(page.get_by_test_id("masked-phone")).to_have_text(f"{phone[:3]}****{phone[-4:]}")
+    screenshot(page, "profile")
+    page.click("text=修改密码")
+    page.fill("#id_old_password", PASSWORD)
+    page.fill("#id_new_password1", "abc")
+    page.fill("#id_new_password2", "abc")
+    page.click("button[type=submit].button-primary")
+    expect(page.locator(".field-error").first).to_be_visible()
+    screenshot(page, "password-change-errors")
+    page.fill("#id_old_password", PASSWORD)
+    page.fill("#id_new_password1", "Qinghe@Town2026")
+    page.fill("#id_new_password2", "Qinghe@Town2026")
+    page.click("button[type=submit].button-primary")
+    expect(page.locator(".message-success")).to_contain_text("密码已修改")
+
+
+def test_not_found_page_and_other_county_object(page, world):
+    login(page, "operator", PASSWORD)
+    page.goto(f"/orgs/{world.orgs['dept_b'].pk}/")
+    expect(page.get_by_test_id("error-message")).to_contain_text("无权访问")
+    screenshot(page, "not-found")
+
+
+def test_english_switch(page, world):
+    login(page, "operator", PASSWORD)
+    page.click("button[lang=en]")
+    expect(page.get_by_test_id("workbench-title")).to_have_text("Workbench")
+    expect(page.get_by_test_id("current-role")).to_have_text("Platform operator")
+    screenshot(page, "workbench-english")
+    page.click("button[lang=zh-hans]")
+    expect(page.get_by_test_id("workbench-title")).to_have_text("工作台")
+
+
+def test_admin_and_api_docs_are_served_locally(page, world, live_server):
+    requested: list[str] = []
+    page.on("request", lambda req: requested.append(req.url))
+    login(page, "admin", PASSWORD)
+    page.goto("/admin/")
+    expect(page.locator("#site-name")).to_be_visible()
+    screenshot(page, "admin")
+    page.goto("/api/v1/docs")
+    expect(page.locator(".swagger-ui .title")).to_contain_text("xianghu API")
+    screenshot(page, "api-docs")
+    outside = [url for url in requested if not url.startswith((live_server.url, "data:"))]
+    assert outside == []
+
+
+def test_phone_width_layout(phone_page, world):
+    page = phone_page
+    login(page, "reporter", PASSWORD)
+    expect(page.get_by_test_id("workbench-title")).to_be_visible()
+    for path in ("/", "/orgs/", "/accounts/me/", f"/orgs/{world.orgs['t1'].pk}/"):
+        page.goto(path)
+        overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+        assert overflow <= 0, (path, overflow)
+    page.goto("/")
+    nav = page.locator("#site-nav")
+    expect(nav).to_be_hidden()
+    page.click("[data-nav-toggle]")
+    expect(nav).to_be_visible()
+    screenshot(page, "phone-workbench-menu")
