@@ -1,5 +1,7 @@
 """Test settings: fast hashing, immediate tasks, no manifest for static files."""
 
+import copy
+
 from .base import *  # noqa: F403
 from .base import env
 
@@ -18,7 +20,8 @@ TASKS = {
     }
 }
 LOG_FORMAT = "text"
-LOGGING["handlers"]["console"]["formatter"] = "text"  # type: ignore[index]  # noqa: F405
-LOGGING["root"]["level"] = "WARNING"  # type: ignore[index]  # noqa: F405
+LOGGING = copy.deepcopy(LOGGING)  # noqa: F405  (base keeps its own)
+LOGGING["handlers"]["console"]["formatter"] = "text"  # type: ignore[index]
+LOGGING["root"]["level"] = "WARNING"  # type: ignore[index]
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True

@@ -38,10 +38,12 @@ def test_unknown_user_gets_the_same_message_as_a_wrong_password(world, client):
 
 
 @override_settings(AXES_FAILURE_LIMIT=3)
-def test_repeated_failures_lock_the_account(world, client):
+def test_repeated_failures_lock_the_account(world, client, caplog):
     for _ in range(3):
         client.post(LOGIN, {"username": "tleader", "password": "bad-password"})
-    r = client.post(LOGIN, {"username": "tleader", "password": PASSWORD})
+    with caplog.at_level("WARNING", logger="xianghu.security"):
+        r = client.post(LOGIN, {"username": "tleader", "password": PASSWORD})
+    assert any("locked" in rec.getMessage() for rec in caplog.records)
     assert r.status_code == 429
     assert "账号已锁定" in r.content.decode()
     # The lock holds for the right password too: nobody got in.

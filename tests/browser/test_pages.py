@@ -141,3 +141,26 @@ def test_phone_width_layout(phone_page, world):
     page.click("[data-nav-toggle]")
     expect(nav).to_be_visible()
     screenshot(page, "phone-workbench-menu")
+
+
+def test_leader_adds_and_ends_a_membership_in_place(page, world):
+    from tests.factories import UserFactory
+
+    UserFactory(username="newcomer", name="新来的")
+    login(page, "tleader", PASSWORD)
+    page.goto(f"/orgs/{world.orgs['v1'].pk}/")
+    members = page.get_by_test_id("members")
+    page.fill("#id_username", "ghost")
+    page.get_by_test_id("add-member").click()
+    expect(page.get_by_test_id("member-error")).to_contain_text("没有使用该用户名的有效用户")
+    page.fill("#id_username", "newcomer")
+    page.fill("#id_title", "网格员")
+    page.get_by_test_id("add-member").click()
+    expect(page.get_by_test_id("members-notice")).to_contain_text("已添加该成员")
+    expect(members).to_contain_text("新来的")
+    screenshot(page, "members-added")
+    page.on("dialog", lambda dialog: dialog.accept())
+    row = page.locator("#members tr", has_text="新来的")
+    row.get_by_test_id("end-membership").click()
+    expect(page.get_by_test_id("members-notice")).to_contain_text("已终止该任职")
+    expect(page.locator("#members")).not_to_contain_text("新来的")

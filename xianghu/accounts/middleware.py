@@ -40,6 +40,8 @@ class SessionExpiryMiddleware:
             expired = request.method == "GET" and not request.path.startswith(
                 ("/static/", "/healthz", "/accounts/login")
             )
+            if expired:
+                security_log.info("stale session cookie", extra={"path": request.path})
         if not expired:
             return self.get_response(request)
         response: HttpResponse

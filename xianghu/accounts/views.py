@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from django.contrib import messages
@@ -14,6 +15,8 @@ from xianghu.regions.selectors import memberships_of
 
 from .forms import LoginForm
 from .middleware import SESSION_EXPIRED
+
+security_log = logging.getLogger("xianghu.security")
 
 
 class LoginView(auth_views.LoginView):
@@ -54,6 +57,11 @@ def lockout_response(
 ) -> HttpResponse:
     """Shown instead of the login form while django-axes keeps the account locked."""
     from django.conf import settings
+
+    username = (credentials or {}).get("username", "") if isinstance(credentials, dict) else ""
+    security_log.warning(
+        "login refused: locked", extra={"username": username, "ip": request.META.get("REMOTE_ADDR")}
+    )
 
     minutes = int(float(settings.AXES_COOLOFF_TIME) * 60)
     return render(

@@ -1,7 +1,7 @@
 """REST endpoints for regions and organisations (/api/v1/regions, /api/v1/organisations)."""
 
 from django.http import HttpRequest
-from ninja import Query, Router, Schema
+from ninja import Query, Router, Schema, Status
 from ninja.pagination import PageNumberPagination, paginate
 
 from xianghu.core import access
@@ -128,7 +128,7 @@ def _membership_out(m: Membership) -> MembershipOut:
 )
 def organisation_member_add(
     request: HttpRequest, org_id: int, payload: MemberIn
-) -> tuple[int, MembershipOut]:
+) -> Status[MembershipOut]:
     """Give an existing user a role here (leaders for their own organisation and
     what hangs below it; system administrators everywhere)."""
     actor = _actor(request)
@@ -137,7 +137,7 @@ def organisation_member_add(
     membership = services.membership_create(
         actor=actor, user=user, organisation=org, role=payload.role, title=payload.title
     )
-    return 201, _membership_out(membership)
+    return Status(201, _membership_out(membership))
 
 
 @router.delete("/memberships/{membership_id}", response={200: MembershipOut, **ERROR_RESPONSES})
