@@ -40,23 +40,18 @@ class DomainErrorMiddleware:
         return self.get_response(request)
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
-        from django.shortcuts import render
-
         from .errors import DomainError
+        from .views import error_response, permission_denied
 
         if not isinstance(exception, DomainError):
             return None
-        from . import views
-
         if exception.status == 404:
-            return views.page_not_found(request)
+            # Never the domain error's own text: absent and forbidden must look the same.
+            return error_response(request, "not_found")
         if exception.status == 403:
-            return views.permission_denied(request)
-        return render(
-            request,
-            "errors/400.html",
-            {"status": exception.status, "message": exception.message, "code": exception.code},
-            status=exception.status,
+            return permission_denied(request)
+        return error_response(
+            request, "bad_request", message=exception.message, status=exception.status
         )
 
 

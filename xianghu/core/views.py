@@ -5,7 +5,7 @@ from typing import Any
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
@@ -36,37 +36,70 @@ def _wants_json(request: HttpRequest) -> bool:
     ) or "application/json" in request.headers.get("Accept", "")
 
 
-def _error(
-    request: HttpRequest, status: int, code: str, template: str, message: Any
+# kind → (status, code, page title, page text, API message); one template renders them all.
+_ERRORS: dict[str, tuple[int, str, Any, Any, Any]] = {
+    "bad_request": (
+        400,
+        "bad_request",
+        _("Request not accepted"),
+        _("The request could not be processed."),
+        _("The request is invalid."),
+    ),
+    "permission_denied": (
+        403,
+        "permission_denied",
+        _("Access denied"),
+        _(
+            "You do not have permission to perform this action. If you think you should, "
+            "ask your system administrator."
+        ),
+        _("You do not have permission to perform this action."),
+    ),
+    "not_found": (
+        404,
+        "not_found",
+        _("Not found"),
+        _("The page or object does not exist, or you are not allowed to access it."),
+        _("The object does not exist or you are not allowed to access it."),
+    ),
+    "csrf_failed": (
+        403,
+        "csrf_failed",
+        _("Page expired"),
+        _(
+            "The page has expired or the request came from an invalid source. Go back, "
+            "reload the page and try again."
+        ),
+        _("The page has expired or the request came from an invalid source. Please reload."),
+    ),
+}
+
+
+def error_response(
+    request: HttpRequest, kind: str, *, message: Any = None, status: int | None = None
 ) -> HttpResponse:
+    """The error page (or the API error shape) for one of `_ERRORS`; `message` overrides
+    the default text with a domain error's own message."""
+    default_status, code, title, page_text, api_text = _ERRORS[kind]
+    status = status or default_status
     if _wants_json(request):
-        return JsonResponse({"code": code, "message": str(message), "detail": None}, status=status)
-    return render(request, template, {"status": status}, status=status)
+        body = {"code": code, "message": str(message or api_text), "detail": None}
+        return JsonResponse(body, status=status)
+    context = {"status": status, "title": title, "message": message or page_text}
+    return render(request, "errors/error.html", context, status=status)
 
 
 def bad_request(request: HttpRequest, exception: Any = None) -> HttpResponse:
-    return _error(request, 400, "bad_request", "errors/400.html", _("The request is invalid."))
+    return error_response(request, "bad_request")
 
 
 def permission_denied(request: HttpRequest, exception: Any = None) -> HttpResponse:
     log.warning("forbidden", extra={"path": request.path})
-    return _error(
-        request,
-        403,
-        "permission_denied",
-        "errors/403.html",
-        _("You do not have permission to perform this action."),
-    )
+    return error_response(request, "permission_denied")
 
 
 def page_not_found(request: HttpRequest, exception: Any = None) -> HttpResponse:
-    return _error(
-        request,
-        404,
-        "not_found",
-        "errors/404.html",
-        _("The object does not exist or you are not allowed to access it."),
-    )
+    return error_response(request, "not_found")
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
@@ -89,10 +122,4 @@ def server_error(request: HttpRequest) -> HttpResponse:
 
 def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
     log.warning("csrf failure", extra={"path": request.path, "reason": reason})
-    return _error(
-        request,
-        403,
-        "csrf_failed",
-        "errors/csrf.html",
-        _("The page has expired or the request came from an invalid source. Please reload."),
-    )
+    return error_response(request, "csrf_failed")
