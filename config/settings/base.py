@@ -198,6 +198,9 @@ XH_WORKER_HEARTBEAT_SECONDS = env.int("XH_WORKER_HEARTBEAT_SECONDS", default=10)
 
 NINJA_PAGINATION_PER_PAGE = 50
 
+# Responsibility-list uploads (Excel/CSV) larger than this are refused before parsing.
+XH_CATALOG_MAX_UPLOAD_BYTES = env.int("XH_CATALOG_MAX_UPLOAD_BYTES", default=5 * 1024 * 1024)
+
 LOG_FORMAT = env.str("XH_LOG_FORMAT", default="json")
 LOG_LEVEL = env.str("XH_LOG_LEVEL", default="INFO")
 LOGGING = {

@@ -4,7 +4,7 @@ from typing import Any
 
 from django.http import HttpRequest
 
-from .selectors import all_memberships, current_membership
+from xianghu.regions.current import all_memberships, current_membership
 
 
 def workbench(request: HttpRequest) -> dict[str, Any]:

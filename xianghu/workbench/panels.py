@@ -15,6 +15,9 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
+from xianghu.catalog import selectors as catalog_selectors
+from xianghu.catalog.models import Admission, ChangeRequest, DecisionStatus
+from xianghu.core import access
 from xianghu.core.actor import Actor
 from xianghu.core.health import health_report
 from xianghu.regions.models import Membership, Organisation, Region
@@ -218,10 +221,82 @@ _BUILDERS: dict[str, Callable[[Membership], list[Panel]]] = {
 }
 
 
+# ---- the responsibility lists (清单) ------------------------------------------------------
+
+
+def _review_panel(m: Membership, actor: Actor) -> list[Panel]:
+    """The 编办's pending work: change requests and admissions (only once the county
+    keeps a list)."""
+    county = m.organisation.county
+    catalogue = catalog_selectors.county_catalogue(county=county) if county else None
+    if catalogue is None:
+        return []
+    pending = DecisionStatus.PENDING
+    changes = access.visible(
+        actor, ChangeRequest.objects.filter(catalogue=catalogue, status=pending), "decide"
+    ).count()
+    admissions = access.visible(
+        actor, Admission.objects.filter(catalogue=catalogue, status=pending), "decide"
+    ).count()
+    return [
+        Panel(
+            key="catalog_review",
+            title=_("Responsibility list: to decide"),
+            figures=[
+                (_("Change requests pending"), changes),
+                (_("Admissions pending"), admissions),
+            ],
+            rows=[
+                Row(_("Open the establishment office workbench"), reverse("catalog:review")),
+                Row(
+                    _("Versions of the list"),
+                    reverse("catalog:version_list", args=[catalogue.pk]),
+                ),
+            ],
+        )
+    ]
+
+
+def _duties_panel(m: Membership, actor: Actor) -> list[Panel]:
+    """What the list in force gives the organisation (only once there is one)."""
+    org = m.organisation
+    county = org.county
+    if county is None or catalog_selectors.county_version_in_force(county=county) is None:
+        return []
+    duties = catalog_selectors.duties_of(organisation=org)
+    return [
+        Panel(
+            key="duties",
+            title=_("My duties on the list"),
+            figures=[
+                (_("Primary responsibility"), len(duties.primary)),
+                (_("Cooperating responsibility"), len(duties.cooperating)),
+            ],
+            rows=[
+                Row(_("See my duties"), reverse("catalog:duties")),
+                Row(_("My requests to change the list"), reverse("catalog:my_requests")),
+            ],
+        )
+    ]
+
+
+_LIST_PANELS: dict[str, Callable[[Membership, Actor], list[Panel]]] = {
+    Role.BIANBAN_REVIEWER: _review_panel,
+    Role.TOWNSHIP_REPORTER: _duties_panel,
+    Role.TOWNSHIP_LEADER: _duties_panel,
+    Role.DEPARTMENT_HANDLER: _duties_panel,
+    Role.DEPARTMENT_LEADER: _duties_panel,
+}
+
+
 def panels_for(*, request: HttpRequest, actor: Actor, membership: Membership | None) -> list[Panel]:
     if membership is None:
         # Public accounts without an organisation, and superusers without a membership.
         if request.user.is_superuser:
             return [_role_intro(Role.SYSTEM_ADMIN), *_admin_panels(None)]
         return [_role_intro(Role.PUBLIC_USER), *_public_panels()]
-    return [_role_intro(membership.role), *_BUILDERS[membership.role](membership)]
+    panels = [_role_intro(membership.role), *_BUILDERS[membership.role](membership)]
+    list_panels = _LIST_PANELS.get(membership.role)
+    if list_panels is not None:
+        panels += list_panels(membership, actor)
+    return panels

@@ -9,9 +9,9 @@ from django.views.decorators.http import require_POST
 
 from xianghu.core.errors import NotFound
 from xianghu.core.http import XhRequest
+from xianghu.regions.current import SESSION_KEY, all_memberships, current_membership
 
 from .panels import panels_for
-from .selectors import SESSION_KEY, all_memberships, current_membership
 
 log = logging.getLogger("xianghu.security")
 

@@ -38,19 +38,23 @@ class Command(DbWorkerCommand):
         stop = threading.Event()
 
         def heartbeat() -> None:
-            while not stop.is_set():
+            while not stop.wait(settings.XH_WORKER_HEARTBEAT_SECONDS):
                 try:
                     _beat(worker_id, started_at)
                 except DatabaseError:
                     pass  # the database may be restarting; the next beat retries
                 finally:
                     connection.close()
-                stop.wait(settings.XH_WORKER_HEARTBEAT_SECONDS)
 
+        # The first beat is written before the worker starts polling, so /healthz sees
+        # the worker at once; later beats come from the thread.
+        _beat(worker_id, started_at)
         thread = threading.Thread(target=heartbeat, name="xh-heartbeat", daemon=True)
         thread.start()
         try:
             super().handle(*args, **options)
         finally:
             stop.set()
+            # Wait for a beat in flight, or it could land after the goodbye below.
+            thread.join(timeout=30)
             WorkerHeartbeat.objects.filter(worker_id=worker_id).delete()

@@ -6,7 +6,16 @@ from typing import Any
 from django.core.management.base import BaseCommand
 from django.utils import translation
 
-from xianghu.demo.county import DEFAULT_SEED, DEMO_ACCOUNTS, DEMO_PASSWORD, build_demo_county
+from xianghu.demo.catalog import build_demo_lists
+from xianghu.demo.county import (
+    COUNTY_CODE,
+    DEFAULT_SEED,
+    DEMO_ACCOUNTS,
+    DEMO_PASSWORD,
+    PROVINCE_CODE,
+    build_demo_county,
+)
+from xianghu.regions.models import Region
 from xianghu.regions.roles import Role
 
 
@@ -31,6 +40,10 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, seed: int, quiet: bool, **opts: Any) -> None:
         summary = build_demo_county(seed=seed)
+        lists = build_demo_lists(
+            county=Region.objects.get(code=COUNTY_CODE),
+            province=Region.objects.get(code=PROVINCE_CODE),
+        )
         if quiet:
             return
         self.stdout.write(
@@ -39,6 +52,10 @@ class Command(BaseCommand):
             f"{summary.departments} departments, {summary.stationed_agencies} stationed "
             f"agencies, {summary.partners} partners, {summary.users} users, "
             f"{summary.memberships} memberships."
+        )
+        self.stdout.write(
+            f"清单: {lists.guidance.title} ({lists.guidance.items.count()} items) → "
+            f"{lists.county.title} ({lists.county.items.count()} items, in force)."
         )
         with translation.override("zh-hans"):
             rows = [("用户名", "密码", "角色", "单位")] + [

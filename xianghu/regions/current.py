@@ -1,13 +1,11 @@
-"""The role-aware home page (工作台): which membership is current and what it shows."""
+"""Which of a user's memberships the current request works as (the role switcher)."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.http import HttpRequest
 
-from xianghu.regions.models import Membership
-from xianghu.regions.selectors import memberships_of
+from .models import Membership
+from .selectors import memberships_of
 
 SESSION_KEY = "xh_membership"
 
@@ -34,7 +32,3 @@ def current_membership(request: HttpRequest) -> Membership | None:
 def all_memberships(request: HttpRequest) -> list[Membership]:
     current_membership(request)
     return getattr(request, "_xh_memberships", [])
-
-
-def workbench_context(request: HttpRequest) -> dict[str, Any]:
-    return {}

@@ -1,0 +1,260 @@
+"""Reads of the responsibility lists: the version in force, items, duties, diffs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from django.db.models import Prefetch, Q, QuerySet
+from django.utils import timezone
+
+from xianghu.regions.models import Organisation, Region
+from xianghu.regions.roles import OrgKind
+
+from .models import (
+    Catalogue,
+    Item,
+    ItemOrigin,
+    ItemParty,
+    ListVersion,
+    PartyRole,
+    PrimaryLevel,
+    ScopeLevel,
+    VersionStatus,
+)
+
+# The fields that make an item what it is; a diff compares these (and the parties).
+ITEM_FIELDS = (
+    "name",
+    "name_en",
+    "primary_level",
+    "primary_duties",
+    "cooperating_duties",
+    "legal_basis",
+    "keywords",
+    "respond_limit",
+    "complete_limit",
+    "callable",
+)
+
+
+def version_in_force(*, catalogue: Catalogue, at: datetime | None = None) -> ListVersion | None:
+    """The version of `catalogue` in force at `at` (default: now), or None."""
+    at = at or timezone.now()
+    return (
+        ListVersion.objects.filter(
+            catalogue=catalogue,
+            status__in=(VersionStatus.PUBLISHED, VersionStatus.SUPERSEDED),
+            valid_from__lte=at,
+        )
+        .filter(Q(valid_to__isnull=True) | Q(valid_to__gt=at))
+        .order_by("-valid_from")
+        .first()
+    )
+
+
+def county_catalogue(*, county: Region) -> Catalogue | None:
+    return Catalogue.objects.filter(region=county, level=ScopeLevel.COUNTY).first()
+
+
+def county_version_in_force(*, county: Region, at: datetime | None = None) -> ListVersion | None:
+    catalogue = county_catalogue(county=county)
+    return version_in_force(catalogue=catalogue, at=at) if catalogue else None
+
+
+def version_items(
+    *,
+    version: ListVersion,
+    domain_code: str | None = None,
+    search: str | None = None,
+    organisation: Organisation | None = None,
+) -> QuerySet[Item]:
+    qs = Item.objects.filter(version=version).select_related("domain", "parent")
+    if domain_code:
+        qs = qs.filter(domain__code=domain_code)
+    if search:
+        qs = qs.filter(
+            Q(name__icontains=search)
+            | Q(keywords__icontains=search)
+            | Q(primary_duties__icontains=search)
+            | Q(cooperating_duties__icontains=search)
+            | Q(code__iexact=search)
+        )
+    if organisation is not None:
+        qs = qs.filter(parties__organisation=organisation).distinct()
+    return qs.prefetch_related(
+        Prefetch("parties", queryset=ItemParty.objects.select_related("organisation"))
+    ).order_by("domain__order", "order", "code")
+
+
+def item_get(*, version: ListVersion, code: str) -> Item | None:
+    return (
+        Item.objects.filter(version=version, code=code)
+        .select_related("domain", "parent", "version")
+        .prefetch_related("parties__organisation", "steps")
+        .first()
+    )
+
+
+@dataclass
+class Duties:
+    """An organisation's duties on a list: where it is primary, where it cooperates."""
+
+    primary: list[Item] = field(default_factory=list)
+    cooperating: list[Item] = field(default_factory=list)
+
+
+def duties_of(*, organisation: Organisation, at: datetime | None = None) -> Duties:
+    """What the list in force gives `organisation` (a department, agency or township)."""
+    duties = Duties()
+    if organisation.county is None:
+        return duties
+    version = county_version_in_force(county=organisation.county, at=at)
+    if version is None:
+        return duties
+    items = version_items(version=version)
+    if organisation.kind in (OrgKind.TOWNSHIP, OrgKind.VILLAGE):
+        for item in items:
+            target = (
+                duties.primary
+                if item.primary_level == PrimaryLevel.TOWNSHIP
+                else duties.cooperating
+            )
+            target.append(item)
+        return duties
+    department_id = (
+        organisation.parent_id if organisation.kind == OrgKind.STATIONED_AGENCY else organisation.pk
+    )
+    for item in items:
+        roles = {p.role for p in item.parties.all() if p.organisation_id == department_id}
+        if PartyRole.PRIMARY in roles:
+            duties.primary.append(item)
+        elif PartyRole.ASSISTING in roles:
+            duties.cooperating.append(item)
+    return duties
+
+
+def primary_organisation_ids(item: Item) -> set[int]:
+    return {
+        p.organisation_id
+        for p in item.parties.all()
+        if p.role == PartyRole.PRIMARY and p.organisation_id is not None
+    }
+
+
+def assisting_organisation_ids(item: Item) -> set[int]:
+    return {
+        p.organisation_id
+        for p in item.parties.all()
+        if p.role == PartyRole.ASSISTING and p.organisation_id is not None
+    }
+
+
+# ---- diffs -------------------------------------------------------------------------
+
+
+@dataclass
+class FieldChange:
+    field: str
+    old: Any
+    new: Any
+
+
+@dataclass
+class ItemChange:
+    code: str
+    name: str
+    changes: list[FieldChange]
+
+
+@dataclass
+class VersionDiff:
+    old: ListVersion
+    new: ListVersion
+    added: list[Item] = field(default_factory=list)
+    removed: list[Item] = field(default_factory=list)
+    modified: list[ItemChange] = field(default_factory=list)
+
+    @property
+    def is_empty(self) -> bool:
+        return not (self.added or self.removed or self.modified)
+
+
+def _parties(item: Item) -> dict[str, str]:
+    out: dict[str, list[str]] = {PartyRole.PRIMARY: [], PartyRole.ASSISTING: []}
+    for p in item.parties.all():
+        out[p.role].append(p.name)
+    return {
+        "primary_parties": "、".join(out[PartyRole.PRIMARY]),
+        "assisting_parties": "、".join(out[PartyRole.ASSISTING]),
+    }
+
+
+def version_diff(*, old: ListVersion, new: ListVersion) -> VersionDiff:
+    """Items added, removed and changed (field by field) from `old` to `new`, by code."""
+    old_items = {i.code: i for i in version_items(version=old)}
+    new_items = {i.code: i for i in version_items(version=new)}
+    diff = VersionDiff(old=old, new=new)
+    diff.added = [i for code, i in new_items.items() if code not in old_items]
+    diff.removed = [i for code, i in old_items.items() if code not in new_items]
+    for code, new_item in new_items.items():
+        old_item = old_items.get(code)
+        if old_item is None:
+            continue
+        changes = [
+            FieldChange(f, getattr(old_item, f), getattr(new_item, f))
+            for f in ITEM_FIELDS
+            if getattr(old_item, f) != getattr(new_item, f)
+        ]
+        if old_item.domain.code != new_item.domain.code:
+            changes.append(FieldChange("domain", old_item.domain.name, new_item.domain.name))
+        old_p, new_p = _parties(old_item), _parties(new_item)
+        changes += [FieldChange(k, old_p[k], new_p[k]) for k in old_p if old_p[k] != new_p[k]]
+        if changes:
+            diff.modified.append(ItemChange(code=code, name=new_item.name, changes=changes))
+    return diff
+
+
+@dataclass
+class Derivation:
+    """How a derived list departs from its guidance version."""
+
+    version: ListVersion
+    guidance: ListVersion | None
+    inherited: list[Item] = field(default_factory=list)
+    local: list[Item] = field(default_factory=list)
+    split: list[Item] = field(default_factory=list)
+    removed: list[Any] = field(default_factory=list)  # RemovedItem rows
+
+
+def derivation_of(*, version: ListVersion) -> Derivation:
+    report = Derivation(version=version, guidance=version.based_on)
+    for item in version_items(version=version):
+        {
+            ItemOrigin.INHERITED: report.inherited,
+            ItemOrigin.LOCAL: report.local,
+            ItemOrigin.SPLIT: report.split,
+        }.get(ItemOrigin(item.origin), report.inherited).append(item)
+    report.removed = list(
+        version.removed.select_related("guidance_item", "guidance_item__domain").order_by(
+            "guidance_item__code"
+        )
+    )
+    return report
+
+
+def versions_of(*, catalogue: Catalogue) -> QuerySet[ListVersion]:
+    return ListVersion.objects.filter(catalogue=catalogue).order_by("-number")
+
+
+def department_lookup(*, county: Region) -> dict[str, Organisation]:
+    """The county's departments by every name a list may use for them: the short name
+    (应急管理局), the full name (清河县应急管理局) and the full name less the county."""
+    lookup: dict[str, Organisation] = {}
+    for org in Organisation.objects.filter(county=county, kind=OrgKind.DEPARTMENT, is_active=True):
+        names = {org.name, org.short_name, org.name.removeprefix(county.name)}
+        for name in names:
+            if name:
+                lookup.setdefault(name, org)
+    return lookup

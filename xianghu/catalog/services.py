@@ -1,0 +1,793 @@
+"""Writes of the responsibility lists: versions, derivation, publication, change
+requests and admissions. A published version is never edited; every change makes a new
+version (docs/catalog.md)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
+from datetime import date, datetime
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from xianghu.core.actor import Actor
+from xianghu.core.errors import Conflict, InvalidInput, PermissionDenied
+from xianghu.core.text import clean_text
+from xianghu.regions.models import Organisation, Region
+from xianghu.regions.roles import OrgKind, Role
+
+from . import selectors
+from .limits import parse_limit
+from .models import (
+    Admission,
+    Catalogue,
+    ChangeKind,
+    ChangeRequest,
+    DecisionStatus,
+    Domain,
+    Item,
+    ItemOrigin,
+    ItemParty,
+    ListVersion,
+    PartyRole,
+    PrimaryLevel,
+    ProcedureStep,
+    RemovedItem,
+    VersionStatus,
+)
+from .specs import ItemSpec, PartySpec, StepSpec
+
+
+def catalogue_get_or_create(
+    *, level: str, region: Region, name: str, guidance: Catalogue | None = None
+) -> Catalogue:
+    catalogue, _created = Catalogue.objects.get_or_create(
+        region=region, level=level, defaults={"name": name, "guidance": guidance}
+    )
+    return catalogue
+
+
+# ---- building versions ---------------------------------------------------------------
+
+
+def _next_number(catalogue: Catalogue) -> int:
+    last = ListVersion.objects.filter(catalogue=catalogue).order_by("-number").first()
+    return (last.number + 1) if last else 1
+
+
+def _save_item(
+    *,
+    version: ListVersion,
+    domains: dict[str, Domain],
+    spec: ItemSpec,
+    order: int,
+    origin: str,
+    parent: Item | None = None,
+) -> Item:
+    domain = domains.get(spec.domain_code)
+    if domain is None:
+        domain = Domain.objects.create(
+            version=version, code=spec.domain_code, name=spec.domain_name, order=len(domains) + 1
+        )
+        domains[spec.domain_code] = domain
+    item = Item.objects.create(
+        version=version,
+        domain=domain,
+        code=spec.code,
+        order=order,
+        name=spec.name,
+        name_en=spec.name_en,
+        primary_level=spec.primary_level,
+        primary_duties=spec.primary_duties,
+        cooperating_duties=spec.cooperating_duties,
+        legal_basis=spec.legal_basis,
+        keywords=spec.keywords,
+        respond_limit=str(parse_limit(spec.respond_limit)),
+        complete_limit=str(parse_limit(spec.complete_limit)),
+        callable=spec.callable,
+        source=spec.source,
+        origin=origin,
+        parent=parent,
+    )
+    ItemParty.objects.bulk_create(
+        [
+            ItemParty(item=item, role=role, name=p.name, organisation_id=p.organisation_id, order=n)
+            for role, parties in (
+                (PartyRole.PRIMARY, spec.primary),
+                (PartyRole.ASSISTING, spec.assisting),
+            )
+            for n, p in enumerate(parties)
+        ]
+    )
+    ProcedureStep.objects.bulk_create(
+        [
+            ProcedureStep(
+                item=item,
+                order=n,
+                name=s.name,
+                party=s.party,
+                time_limit=s.time_limit,
+                handoff=s.handoff,
+            )
+            for n, s in enumerate(spec.steps, start=1)
+        ]
+    )
+    return item
+
+
+def spec_of(item: Item) -> ItemSpec:
+    """The plain description of a saved item (to copy it into another version)."""
+    parties = list(item.parties.all())
+    return ItemSpec(
+        code=item.code,
+        domain_code=item.domain.code,
+        domain_name=item.domain.name,
+        name=item.name,
+        name_en=item.name_en,
+        primary_level=item.primary_level,
+        primary_duties=item.primary_duties,
+        cooperating_duties=item.cooperating_duties,
+        legal_basis=item.legal_basis,
+        keywords=item.keywords,
+        respond_limit=item.respond_limit,
+        complete_limit=item.complete_limit,
+        callable=item.callable,
+        source=item.source,
+        primary=tuple(
+            PartySpec(p.name, p.organisation_id) for p in parties if p.role == PartyRole.PRIMARY
+        ),
+        assisting=tuple(
+            PartySpec(p.name, p.organisation_id) for p in parties if p.role == PartyRole.ASSISTING
+        ),
+        steps=tuple(StepSpec(s.name, s.party, s.time_limit, s.handoff) for s in item.steps.all()),
+    )
+
+
+def _check_unique_codes(specs: Sequence[ItemSpec]) -> None:
+    seen: set[str] = set()
+    for spec in specs:
+        if spec.code in seen:
+            raise InvalidInput(
+                _("The item code %(code)s appears twice.") % {"code": spec.code},
+                code="catalog.duplicate_code",
+            )
+        seen.add(spec.code)
+
+
+@transaction.atomic
+def version_create_draft(
+    *,
+    catalogue: Catalogue,
+    specs: Sequence[ItemSpec],
+    title: str,
+    actor: Actor | None = None,
+    note: str = "",
+    origin: str = ItemOrigin.GUIDANCE,
+) -> ListVersion:
+    """A new draft version holding exactly `specs` (an import, or a fresh list)."""
+    _require_list_keeper(actor, catalogue)
+    _check_unique_codes(specs)
+    version = ListVersion.objects.create(
+        catalogue=catalogue,
+        number=_next_number(catalogue),
+        title=title,
+        note=note,
+        created_by_id=actor.user_id if actor else None,
+    )
+    domains: dict[str, Domain] = {}
+    for n, spec in enumerate(specs, start=1):
+        _save_item(version=version, domains=domains, spec=spec, order=n, origin=origin)
+    return version
+
+
+def _resolve(
+    parties: Iterable[PartySpec], lookup: Mapping[str, Organisation]
+) -> tuple[PartySpec, ...]:
+    resolved = []
+    for p in parties:
+        org = lookup.get(p.name)
+        if org is None:
+            raise InvalidInput(
+                _("The department “%(name)s” is not an organisation of this county.")
+                % {"name": p.name},
+                code="catalog.unknown_department",
+            )
+        resolved.append(PartySpec(p.name, org.pk))
+    return tuple(resolved)
+
+
+@transaction.atomic
+def version_derive(
+    *,
+    catalogue: Catalogue,
+    guidance: ListVersion,
+    title: str,
+    local: Sequence[ItemSpec] = (),
+    splits: Mapping[str, Sequence[ItemSpec]] | None = None,
+    removals: Mapping[str, str] | None = None,
+    actor: Actor | None = None,
+) -> ListVersion:
+    """A county's draft list derived from a guidance version.
+
+    Every guidance item is inherited (its departments resolved to the county's own),
+    unless it is removed (with a reason) or split into finer items that keep a link to
+    it; `local` items are added. Codes of split and local items are the caller's.
+    """
+    _require_list_keeper(actor, catalogue)
+    if guidance.status == VersionStatus.DRAFT:
+        raise InvalidInput(
+            _("A list can only be derived from a published guidance version."),
+            code="catalog.guidance_not_published",
+        )
+    splits = splits or {}
+    removals = removals or {}
+    lookup = selectors.department_lookup(county=catalogue.region)
+    guidance_items = {i.code: i for i in selectors.version_items(version=guidance)}
+    unknown = (set(splits) | set(removals)) - set(guidance_items)
+    if unknown:
+        raise InvalidInput(
+            _("Unknown guidance items: %(codes)s.") % {"codes": "、".join(sorted(unknown))},
+            code="catalog.unknown_item",
+        )
+    version = ListVersion.objects.create(
+        catalogue=catalogue,
+        number=_next_number(catalogue),
+        title=title,
+        based_on=guidance,
+        created_by_id=actor.user_id if actor else None,
+    )
+    domains: dict[str, Domain] = {}
+    order = 0
+    codes: set[str] = set()
+
+    def add(spec: ItemSpec, origin: str, parent: Item | None) -> None:
+        nonlocal order
+        if spec.code in codes:
+            raise InvalidInput(
+                _("The item code %(code)s appears twice.") % {"code": spec.code},
+                code="catalog.duplicate_code",
+            )
+        codes.add(spec.code)
+        order += 1
+        spec = replace(
+            spec,
+            primary=_resolve(spec.primary, lookup),
+            assisting=_resolve(spec.assisting, lookup),
+        )
+        _save_item(
+            version=version, domains=domains, spec=spec, order=order, origin=origin, parent=parent
+        )
+
+    for code, g_item in guidance_items.items():
+        if code in removals:
+            if not removals[code].strip():
+                raise InvalidInput(
+                    _("Removing %(code)s needs a reason.") % {"code": code},
+                    code="catalog.reason_required",
+                )
+            RemovedItem.objects.create(version=version, guidance_item=g_item, reason=removals[code])
+        elif code in splits:
+            for part in splits[code]:
+                add(part, ItemOrigin.SPLIT, g_item)
+        else:
+            add(spec_of(g_item), ItemOrigin.INHERITED, g_item)
+    for spec in local:
+        add(spec, ItemOrigin.LOCAL, None)
+    return version
+
+
+@transaction.atomic
+def version_publish(
+    *, version: ListVersion, actor: Actor | None = None, at: datetime | None = None
+) -> ListVersion:
+    """Put a draft in force from `at` (default now); the version it replaces is
+    superseded at the same instant, so exactly one version is in force at any time."""
+    _require_list_keeper(actor, version.catalogue)
+    ListVersion.objects.select_for_update().get(pk=version.pk)  # lock, then read afresh
+    version.refresh_from_db()
+    if version.status != VersionStatus.DRAFT:
+        raise Conflict(_("Only a draft can be published."), code="catalog.not_a_draft")
+    if not version.items.exists():
+        raise InvalidInput(_("An empty list cannot be published."), code="catalog.empty_version")
+    at = at or timezone.now()
+    current = (
+        ListVersion.objects.select_for_update()
+        .filter(catalogue=version.catalogue, status=VersionStatus.PUBLISHED)
+        .first()
+    )
+    if current is not None:
+        if current.valid_from and at < current.valid_from:
+            raise InvalidInput(
+                _("A new version cannot take effect before the version in force."),
+                code="catalog.bad_valid_from",
+            )
+        current.status = VersionStatus.SUPERSEDED
+        current.valid_to = at
+        current.save(update_fields=["status", "valid_to"])
+        version.previous = current
+    version.status = VersionStatus.PUBLISHED
+    version.valid_from = at
+    version.published_at = timezone.now()
+    version.save(update_fields=["status", "valid_from", "published_at", "previous"])
+    return version
+
+
+@transaction.atomic
+def version_discard(*, version: ListVersion, actor: Actor | None = None) -> None:
+    _require_list_keeper(actor, version.catalogue)
+    if version.status != VersionStatus.DRAFT:
+        raise Conflict(_("Only a draft can be discarded."), code="catalog.not_a_draft")
+    version.delete()
+
+
+def version_title(catalogue: Catalogue, number: int) -> str:
+    return _("%(name)s, version %(number)s") % {"name": catalogue.name, "number": number}
+
+
+def _copy_with_change(*, current: ListVersion, change: ChangeRequest) -> ListVersion:
+    """A draft equal to `current` with one change applied."""
+    items = list(selectors.version_items(version=current).prefetch_related("steps"))
+    specs: list[tuple[ItemSpec, str, Item | None]] = [
+        (spec_of(i), i.origin, i.parent) for i in items
+    ]
+    codes = [s.code for s, _o, _p in specs]
+    if change.kind == ChangeKind.ADD:
+        spec = proposal_spec(change.proposal, county=current.catalogue.region)
+        if spec.code in codes:
+            raise Conflict(
+                _("The item code %(code)s is already on the list.") % {"code": spec.code},
+                code="catalog.duplicate_code",
+            )
+        specs.append((spec, ItemOrigin.LOCAL, None))
+    else:
+        if change.item_code not in codes:
+            raise Conflict(
+                _("Item %(code)s is no longer on the list.") % {"code": change.item_code},
+                code="catalog.item_gone",
+            )
+        index = codes.index(change.item_code)
+        if change.kind == ChangeKind.REMOVE:
+            specs.pop(index)
+        else:
+            old, origin, parent = specs[index]
+            merged = {**_spec_dict(old), **change.proposal, "code": old.code}
+            specs[index] = (
+                proposal_spec(merged, county=current.catalogue.region, steps=old.steps),
+                origin,
+                parent,
+            )
+    number = _next_number(current.catalogue)
+    version = ListVersion.objects.create(
+        catalogue=current.catalogue,
+        number=number,
+        title=version_title(current.catalogue, number),
+        based_on=current.based_on,
+        note=change.reason,
+    )
+    domains: dict[str, Domain] = {}
+    for n, (spec, origin, parent) in enumerate(specs, start=1):
+        _save_item(
+            version=version, domains=domains, spec=spec, order=n, origin=origin, parent=parent
+        )
+    if current.based_on_id:
+        RemovedItem.objects.bulk_create(
+            [
+                RemovedItem(version=version, guidance_item_id=r.guidance_item_id, reason=r.reason)
+                for r in current.removed.all()
+            ]
+        )
+    return version
+
+
+# ---- proposals (the item a change request proposes) ----------------------------------
+
+PROPOSAL_FIELDS = (
+    "code",
+    "domain_code",
+    "domain_name",
+    "name",
+    "name_en",
+    "primary_level",
+    "primary_departments",
+    "assisting_departments",
+    "primary_duties",
+    "cooperating_duties",
+    "legal_basis",
+    "keywords",
+    "respond_limit",
+    "complete_limit",
+    "callable",
+)
+
+
+def _spec_dict(spec: ItemSpec) -> dict[str, Any]:
+    return {
+        "code": spec.code,
+        "domain_code": spec.domain_code,
+        "domain_name": spec.domain_name,
+        "name": spec.name,
+        "name_en": spec.name_en,
+        "primary_level": spec.primary_level,
+        "primary_departments": [p.name for p in spec.primary],
+        "assisting_departments": [p.name for p in spec.assisting],
+        "primary_duties": spec.primary_duties,
+        "cooperating_duties": spec.cooperating_duties,
+        "legal_basis": spec.legal_basis,
+        "keywords": spec.keywords,
+        "respond_limit": spec.respond_limit,
+        "complete_limit": spec.complete_limit,
+        "callable": spec.callable,
+    }
+
+
+def proposal_spec(
+    proposal: Mapping[str, Any], *, county: Region, steps: tuple[StepSpec, ...] | None = None
+) -> ItemSpec:
+    """Validate a proposed item (a change request's payload) into a spec."""
+    proposal = {k: clean_text(v) if isinstance(v, str) else v for k, v in proposal.items()}
+    problems: list[dict[str, str]] = []
+    unknown = set(proposal) - set(PROPOSAL_FIELDS)
+    for key in sorted(unknown):
+        problems.append({"field": key, "message": _("Unknown field.")})
+    required = (
+        "code",
+        "domain_code",
+        "domain_name",
+        "name",
+        "primary_level",
+        "primary_duties",
+        "respond_limit",
+        "complete_limit",
+    )
+    for key in required:
+        if not str(proposal.get(key, "") or "").strip():
+            problems.append({"field": key, "message": _("This field is required.")})
+    level = proposal.get("primary_level")
+    if level and level not in PrimaryLevel.values:
+        problems.append({"field": "primary_level", "message": _("Must be county or township.")})
+    for key in ("respond_limit", "complete_limit"):
+        if proposal.get(key):
+            try:
+                parse_limit(str(proposal[key]))
+            except InvalidInput as exc:
+                problems.append({"field": key, "message": str(exc.message)})
+    lookup = selectors.department_lookup(county=county)
+    parties: dict[str, tuple[PartySpec, ...]] = {}
+    for key in ("primary_departments", "assisting_departments"):
+        names = proposal.get(key) or []
+        if isinstance(names, str):
+            names = names.replace("；", ";").replace("、", ";").split(";")
+        names = [str(n).strip() for n in names if str(n).strip()]
+        resolved = []
+        for name in names:
+            org = lookup.get(name)
+            if org is None:
+                problems.append(
+                    {"field": key, "message": _("Unknown department: %(name)s.") % {"name": name}}
+                )
+            else:
+                resolved.append(PartySpec(name, org.pk))
+        parties[key] = tuple(resolved)
+    if (
+        level == PrimaryLevel.COUNTY
+        and not parties["primary_departments"]
+        and not any(p["field"] == "primary_departments" for p in problems)
+    ):
+        problems.append(
+            {
+                "field": "primary_departments",
+                "message": _("A county item needs a primary department."),
+            }
+        )
+    if problems:
+        raise InvalidInput(
+            _("The proposed item is not valid."), code="catalog.bad_proposal", detail=problems
+        )
+    spec = ItemSpec(
+        code=str(proposal["code"]).strip(),
+        domain_code=str(proposal["domain_code"]).strip(),
+        domain_name=str(proposal["domain_name"]).strip(),
+        name=str(proposal["name"]).strip(),
+        name_en=str(proposal.get("name_en", "") or ""),
+        primary_level=str(level),
+        primary_duties=str(proposal["primary_duties"]).strip(),
+        cooperating_duties=str(proposal.get("cooperating_duties", "") or ""),
+        legal_basis=str(proposal.get("legal_basis", "") or ""),
+        keywords=str(proposal.get("keywords", "") or ""),
+        respond_limit=str(parse_limit(str(proposal["respond_limit"]))),
+        complete_limit=str(parse_limit(str(proposal["complete_limit"]))),
+        callable=bool(proposal.get("callable", True)),
+        primary=parties["primary_departments"],
+        assisting=parties["assisting_departments"],
+    )
+    if steps is None:
+        from .io import default_steps
+
+        steps = default_steps(spec=spec)
+    return replace(spec, steps=steps)
+
+
+# ---- change requests -------------------------------------------------------------------
+
+
+def _filing_grant(actor: Actor, organisation: Organisation) -> None:
+    allowed = {
+        OrgKind.DEPARTMENT: (Role.DEPARTMENT_HANDLER, Role.DEPARTMENT_LEADER),
+        OrgKind.STATIONED_AGENCY: (Role.DEPARTMENT_HANDLER, Role.DEPARTMENT_LEADER),
+        OrgKind.TOWNSHIP: (Role.TOWNSHIP_REPORTER, Role.TOWNSHIP_LEADER),
+    }.get(OrgKind(organisation.kind), ())
+    if not any(g.organisation_id == organisation.pk and g.role in allowed for g in actor.grants):
+        raise PermissionDenied(
+            _("Only a department or a township can file this, on behalf of its own organisation."),
+            code="catalog.not_a_filer",
+        )
+
+
+@transaction.atomic
+def change_request_file(
+    *,
+    actor: Actor,
+    organisation: Organisation,
+    version: ListVersion,
+    kind: str,
+    reason: str,
+    legal_basis: str = "",
+    item_code: str = "",
+    proposal: Mapping[str, Any] | None = None,
+) -> ChangeRequest:
+    """A department or township asks the 编办 to add, modify or remove an item of the
+    list in force."""
+    _filing_grant(actor, organisation)
+    reason, legal_basis, item_code = (
+        clean_text(reason),
+        clean_text(legal_basis),
+        clean_text(item_code),
+    )
+    catalogue = version.catalogue
+    if organisation.county_id != catalogue.region_id:
+        raise PermissionDenied(
+            _("You can only request changes to your own county's list."),
+            code="catalog.other_county",
+        )
+    if version.status != VersionStatus.PUBLISHED:
+        raise Conflict(
+            _("Changes can only be requested against the version in force; this one is %(status)s.")
+            % {"status": version.get_status_display()},
+            code="catalog.version_superseded",
+        )
+    if kind not in ChangeKind.values:
+        raise InvalidInput(_("Unknown kind of change."), code="catalog.bad_kind")
+    if not reason.strip():
+        raise InvalidInput(_("A change request needs a reason."), code="catalog.reason_required")
+    proposal = {k: clean_text(v) if isinstance(v, str) else v for k, v in (proposal or {}).items()}
+    if (
+        kind in (ChangeKind.MODIFY, ChangeKind.REMOVE)
+        and not version.items.filter(code=item_code).exists()
+    ):
+        raise InvalidInput(
+            _("Item %(code)s is not on the list in force.") % {"code": item_code},
+            code="catalog.unknown_item",
+        )
+    if kind == ChangeKind.ADD:
+        spec = proposal_spec(proposal, county=catalogue.region)
+        if version.items.filter(code=spec.code).exists():
+            raise InvalidInput(
+                _("The item code %(code)s is already on the list.") % {"code": spec.code},
+                code="catalog.duplicate_code",
+            )
+        item_code = spec.code
+    elif kind == ChangeKind.MODIFY:
+        if not proposal:
+            raise InvalidInput(_("Say what should change."), code="catalog.bad_proposal")
+        current = selectors.item_get(version=version, code=item_code)
+        assert current is not None
+        proposal_spec(
+            {**_spec_dict(spec_of(current)), **proposal, "code": item_code},
+            county=catalogue.region,
+            steps=(),
+        )
+    return ChangeRequest.objects.create(
+        catalogue=catalogue,
+        base_version=version,
+        kind=kind,
+        item_code=item_code,
+        proposal=proposal,
+        reason=reason.strip(),
+        legal_basis=legal_basis.strip(),
+        filed_by_id=actor.user_id,
+        filed_by_org=organisation,
+    )
+
+
+def _require_reviewer(actor: Actor | None, catalogue: Catalogue) -> None:
+    if actor is None:
+        return
+    if actor.is_superuser or any(
+        g.role == Role.BIANBAN_REVIEWER and g.county_id == catalogue.region_id for g in actor.grants
+    ):
+        return
+    raise PermissionDenied(
+        _("Only a reviewer of the county's establishment office (编办) can decide this."),
+        code="catalog.not_a_reviewer",
+    )
+
+
+_require_list_keeper = _require_reviewer
+
+
+@transaction.atomic
+def change_request_decide(
+    *, actor: Actor, request: ChangeRequest, approve: bool, opinion: str
+) -> ChangeRequest:
+    """The 编办 approves (a new version is published at once) or rejects, with an opinion."""
+    _require_reviewer(actor, request.catalogue)
+    request = ChangeRequest.objects.select_for_update().get(pk=request.pk)
+    if request.status != DecisionStatus.PENDING:
+        raise Conflict(
+            _("This request has already been decided (%(status)s).")
+            % {"status": request.get_status_display()},
+            code="catalog.already_decided",
+        )
+    opinion = clean_text(opinion)
+    if not opinion:
+        raise InvalidInput(_("A decision needs an opinion."), code="catalog.opinion_required")
+    if approve:
+        current = selectors.version_in_force(catalogue=request.catalogue)
+        if current is None:
+            raise Conflict(_("The list has no version in force."), code="catalog.no_version")
+        new = _copy_with_change(current=current, change=request)
+        version_publish(version=new, actor=actor)
+        request.result_version = new
+    request.status = DecisionStatus.APPROVED if approve else DecisionStatus.REJECTED
+    request.decided_by_id = actor.user_id
+    request.decided_at = timezone.now()
+    request.opinion = opinion.strip()
+    request.save()
+    return request
+
+
+# ---- admissions of out-of-list tasks -----------------------------------------------------
+
+
+@transaction.atomic
+def admission_file(
+    *,
+    actor: Actor,
+    department: Organisation,
+    title: str,
+    content: str,
+    basis: str,
+    townships: Sequence[Organisation],
+    starts_on: date,
+    ends_on: date,
+    resources: str = "",
+) -> Admission:
+    """A county department asks to hand townships a task that is not on the list."""
+    if department.kind != OrgKind.DEPARTMENT:
+        raise InvalidInput(
+            _("Only a county department can request the admission of a task."),
+            code="catalog.not_a_department",
+        )
+    _filing_grant(actor, department)
+    catalogue = selectors.county_catalogue(county=department.county) if department.county else None
+    if catalogue is None:
+        raise Conflict(_("The county has no list yet."), code="catalog.no_version")
+    title, content, basis, resources = map(clean_text, (title, content, basis, resources))
+    problems = []
+    if not title.strip():
+        problems.append({"field": "title", "message": _("This field is required.")})
+    if not content.strip():
+        problems.append({"field": "content", "message": _("This field is required.")})
+    if not basis.strip():
+        problems.append({"field": "basis", "message": _("This field is required.")})
+    if not townships:
+        problems.append({"field": "townships", "message": _("Name at least one township.")})
+    if any(t.kind != OrgKind.TOWNSHIP or t.county_id != department.county_id for t in townships):
+        problems.append({"field": "townships", "message": _("Only townships of your own county.")})
+    if ends_on < starts_on:
+        problems.append({"field": "ends_on", "message": _("The period ends before it starts.")})
+    if problems:
+        raise InvalidInput(
+            _("The request is not complete."), code="catalog.bad_admission", detail=problems
+        )
+    admission = Admission.objects.create(
+        catalogue=catalogue,
+        department=department,
+        title=title.strip(),
+        content=content.strip(),
+        basis=basis.strip(),
+        resources=resources.strip(),
+        starts_on=starts_on,
+        ends_on=ends_on,
+        filed_by_id=actor.user_id,
+    )
+    admission.townships.set(townships)
+    return admission
+
+
+@transaction.atomic
+def admission_decide(
+    *, actor: Actor, admission: Admission, approve: bool, opinion: str
+) -> Admission:
+    _require_reviewer(actor, admission.catalogue)
+    admission = Admission.objects.select_for_update().get(pk=admission.pk)
+    if admission.status != DecisionStatus.PENDING:
+        raise Conflict(
+            _("This request has already been decided (%(status)s).")
+            % {"status": admission.get_status_display()},
+            code="catalog.already_decided",
+        )
+    opinion = clean_text(opinion)
+    if not opinion:
+        raise InvalidInput(_("A decision needs an opinion."), code="catalog.opinion_required")
+    admission.status = DecisionStatus.APPROVED if approve else DecisionStatus.REJECTED
+    admission.decided_by_id = actor.user_id
+    admission.decided_at = timezone.now()
+    admission.opinion = opinion.strip()
+    admission.save()
+    return admission
+
+
+@transaction.atomic
+def version_import(
+    *, catalogue: Catalogue, specs: Sequence[ItemSpec], title: str, actor: Actor | None = None
+) -> ListVersion:
+    """A draft from an imported file (the official Excel table or the CSV shape).
+
+    For a derived list the draft keeps the derivation of the version in force: an item
+    whose code is a guidance item's code is inherited from it, `<guidance code>-<n>` is
+    split from it, anything else is local; a guidance item the file leaves out is
+    recorded as removed (with the reason already given, or "left out of the import").
+    """
+    _require_list_keeper(actor, catalogue)
+    _check_unique_codes(specs)
+    current = selectors.version_in_force(catalogue=catalogue)
+    guidance = current.based_on if current is not None else None
+    number = _next_number(catalogue)
+    version = ListVersion.objects.create(
+        catalogue=catalogue,
+        number=number,
+        title=title or version_title(catalogue, number),
+        based_on=guidance,
+        created_by_id=actor.user_id if actor else None,
+        note=_("Imported from a file."),
+    )
+    guidance_items = (
+        {i.code: i for i in selectors.version_items(version=guidance)} if guidance else {}
+    )
+    domains: dict[str, Domain] = {}
+    covered: set[str] = set()
+    for n, spec in enumerate(specs, start=1):
+        origin, parent = ItemOrigin.GUIDANCE, None
+        if guidance is not None:
+            parent = guidance_items.get(spec.code)
+            origin = ItemOrigin.INHERITED
+            if parent is None:
+                parent = (
+                    guidance_items.get(spec.code.rsplit("-", 1)[0]) if "-" in spec.code else None
+                )
+                origin = ItemOrigin.SPLIT if parent is not None else ItemOrigin.LOCAL
+            if parent is not None:
+                covered.add(parent.code)
+        _save_item(
+            version=version, domains=domains, spec=spec, order=n, origin=origin, parent=parent
+        )
+    if guidance is not None and current is not None:
+        reasons = {
+            r.guidance_item.code: r.reason for r in current.removed.select_related("guidance_item")
+        }
+        RemovedItem.objects.bulk_create(
+            [
+                RemovedItem(
+                    version=version,
+                    guidance_item=item,
+                    reason=reasons.get(code) or _("Left out of the imported file."),
+                )
+                for code, item in guidance_items.items()
+                if code not in covered
+            ]
+        )
+    return version
