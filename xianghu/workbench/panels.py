@@ -275,6 +275,11 @@ def _duties_panel(m: Membership, actor: Actor) -> list[Panel]:
             rows=[
                 Row(_("See my duties"), reverse("catalog:duties")),
                 Row(_("My requests to change the list"), reverse("catalog:my_requests")),
+                *(
+                    [Row(_("May we hand this to a township?"), reverse("catalog:guard_check"))]
+                    if org.kind in (OrgKind.DEPARTMENT, OrgKind.STATIONED_AGENCY)
+                    else []
+                ),
             ],
         )
     ]
