@@ -17,26 +17,12 @@ from xianghu.regions.models import Organisation
 
 from .limits import parse_limit
 from .models import ChangeKind, Domain, Item, PartyRole, PrimaryLevel
+from .specs import PROPOSAL_FIELDS
 
 NEW_DOMAIN = "__new__"
 
-# The item fields a change request proposes (services.PROPOSAL_FIELDS, less name_en).
-ITEM_FIELD_NAMES = (
-    "code",
-    "domain_code",
-    "domain_name",
-    "name",
-    "primary_level",
-    "primary_departments",
-    "assisting_departments",
-    "primary_duties",
-    "cooperating_duties",
-    "legal_basis",
-    "keywords",
-    "respond_limit",
-    "complete_limit",
-    "callable",
-)
+# The item fields a change request proposes through the form (all but the English name).
+ITEM_FIELD_NAMES = tuple(f for f in PROPOSAL_FIELDS if f != "name_en")
 
 
 def item_values(item: Item, short_names: dict[str, str] | None = None) -> dict[str, Any]:

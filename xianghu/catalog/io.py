@@ -38,11 +38,12 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from xianghu.core.errors import InvalidInput
-from xianghu.regions.models import Organisation, Region
-from xianghu.regions.roles import OrgKind, RegionLevel
+from xianghu.regions.models import Region
+from xianghu.regions.roles import RegionLevel
 
 from .limits import parse_limit
 from .models import Item, ItemParty, PartyRole, PrimaryLevel, StepParty
+from .selectors import DepartmentResolver
 from .specs import TOWNSHIP_PARTY, TOWNSHIP_PARTY_ALIASES, ItemSpec, PartySpec, StepSpec
 
 if TYPE_CHECKING:
@@ -607,62 +608,6 @@ _LENGTHS = {
 _PARTY_NAME_LENGTH = _max_length(ItemParty, "name")
 
 
-def _name_key(name: str) -> str:
-    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", name))
-
-
-class _Departments:
-    """The county's organisations a list may name, looked up by full or short name
-    (清河县应急管理局 / 应急管理局); one query for the whole file."""
-
-    def __init__(self, county: Region) -> None:
-        self.county_name = county.name
-        self.by_key: dict[str, list[Organisation]] = {}
-        organisations = Organisation.objects.filter(
-            county=county,
-            is_active=True,
-            kind__in=[OrgKind.DEPARTMENT, OrgKind.STATIONED_AGENCY],
-        ).only("id", "name", "short_name", "kind")
-        for org in organisations:
-            for key in {_name_key(org.name), _name_key(org.short_name)} - {""}:
-                self.by_key.setdefault(key, []).append(org)
-
-    def resolve(self, name: str, *, primary: bool) -> tuple[int | None, str | None, str]:
-        """(organisation id, None, "") or (None, problem code, message)."""
-        found: dict[int, Organisation] = {}
-        for key in (_name_key(name), _name_key(self.county_name + name)):
-            for org in self.by_key.get(key, ()):
-                found[org.pk] = org
-        departments = [o for o in found.values() if o.kind == OrgKind.DEPARTMENT]
-        agencies = [o for o in found.values() if o.kind == OrgKind.STATIONED_AGENCY]
-        candidates = departments or ([] if primary else agencies)
-        if len(candidates) == 1:
-            return candidates[0].pk, None, ""
-        if len(candidates) > 1:
-            return (
-                None,
-                "catalog.ambiguous_department",
-                _("“%(name)s” matches several organisations of %(county)s; write its full name.")
-                % {"name": name, "county": self.county_name},
-            )
-        if agencies:
-            return (
-                None,
-                "catalog.bad_party",
-                _(
-                    "“%(name)s” is a stationed agency; the primary party must be a county "
-                    "department."
-                )
-                % {"name": name},
-            )
-        return (
-            None,
-            "catalog.unknown_department",
-            _("“%(name)s” is not an active department of %(county)s.")
-            % {"name": name, "county": self.county_name},
-        )
-
-
 def validate_rows(*, rows: Sequence[RawRow], county: Region | None = None) -> list[ItemSpec]:
     """Check every cell of every row and return the items, or raise one `ImportFailed`
     listing all problems (so the file can be fixed in one pass, and nothing half-valid
@@ -675,7 +620,7 @@ def validate_rows(*, rows: Sequence[RawRow], county: Region | None = None) -> li
     """
     if county is not None and county.level != RegionLevel.COUNTY:
         raise ValueError("validate_rows needs a county region")
-    departments = _Departments(county) if county is not None else None
+    departments = DepartmentResolver(county=county) if county is not None else None
     problems: list[Problem] = []
     specs: list[ItemSpec] = []
     code_rows: dict[str, list[RawRow]] = {}
@@ -722,7 +667,7 @@ def validate_rows(*, rows: Sequence[RawRow], county: Region | None = None) -> li
 
 
 def _validate_row(
-    raw: RawRow, *, departments: _Departments | None
+    raw: RawRow, *, departments: DepartmentResolver | None
 ) -> tuple[ItemSpec | None, list[Problem]]:
     """One row's problems, and its spec when it has none."""
     found: list[Problem] = []

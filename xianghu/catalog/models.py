@@ -304,31 +304,14 @@ class DecisionStatus(models.TextChoices):
     REJECTED = "rejected", _("Rejected")
 
 
-class ChangeRequest(models.Model):
-    """A request to change a published list (清单动态管理), decided by the 编办."""
+class Reviewed(models.Model):
+    """Who filed a request and how the 编办 decided it (once, with an opinion)."""
 
-    catalogue = models.ForeignKey(
-        Catalogue, verbose_name=_("catalogue"), on_delete=models.CASCADE, related_name="changes"
-    )
-    base_version = models.ForeignKey(
-        ListVersion, verbose_name=_("version"), on_delete=models.PROTECT, related_name="+"
-    )
-    kind = models.CharField(_("kind"), max_length=16, choices=ChangeKind.choices)
-    item_code = models.CharField(_("item code"), max_length=32, blank=True)
-    proposal = models.JSONField(_("proposed item"), default=dict, blank=True)
-    reason = models.TextField(_("reason"))
-    legal_basis = models.TextField(_("legal basis"), blank=True)
     filed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("filed by"),
         null=True,
         on_delete=models.SET_NULL,
-        related_name="+",
-    )
-    filed_by_org = models.ForeignKey(
-        "regions.Organisation",
-        verbose_name=_("filed by organisation"),
-        on_delete=models.PROTECT,
         related_name="+",
     )
     filed_at = models.DateTimeField(_("filed at"), auto_now_add=True)
@@ -348,6 +331,31 @@ class ChangeRequest(models.Model):
     )
     decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
     opinion = models.TextField(_("opinion"), blank=True)
+
+    class Meta:
+        abstract = True
+
+
+class ChangeRequest(Reviewed):
+    """A request to change a published list (清单动态管理), decided by the 编办."""
+
+    catalogue = models.ForeignKey(
+        Catalogue, verbose_name=_("catalogue"), on_delete=models.CASCADE, related_name="changes"
+    )
+    base_version = models.ForeignKey(
+        ListVersion, verbose_name=_("version"), on_delete=models.PROTECT, related_name="+"
+    )
+    kind = models.CharField(_("kind"), max_length=16, choices=ChangeKind.choices)
+    item_code = models.CharField(_("item code"), max_length=32, blank=True)
+    proposal = models.JSONField(_("proposed item"), default=dict, blank=True)
+    reason = models.TextField(_("reason"))
+    legal_basis = models.TextField(_("legal basis"), blank=True)
+    filed_by_org = models.ForeignKey(
+        "regions.Organisation",
+        verbose_name=_("filed by organisation"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
     result_version = models.ForeignKey(
         ListVersion,
         verbose_name=_("resulting version"),
@@ -366,7 +374,7 @@ class ChangeRequest(models.Model):
         return f"{self.get_kind_display()} {self.item_code or self.proposal.get('name', '')}"
 
 
-class Admission(models.Model):
+class Admission(Reviewed):
     """A county department's request to hand townships a task outside the list
     (清单外交办事项准入); only approved admissions reach townships, for their period."""
 
@@ -392,30 +400,6 @@ class Admission(models.Model):
     )
     starts_on = models.DateField(_("starts on"))
     ends_on = models.DateField(_("ends on"))
-    filed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("filed by"),
-        null=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-    )
-    filed_at = models.DateTimeField(_("filed at"), auto_now_add=True)
-    status = models.CharField(
-        _("status"),
-        max_length=16,
-        choices=DecisionStatus.choices,
-        default=DecisionStatus.PENDING,
-    )
-    decided_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("decided by"),
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-    )
-    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
-    opinion = models.TextField(_("opinion"), blank=True)
 
     class Meta:
         verbose_name = _("admission of an out-of-list task")

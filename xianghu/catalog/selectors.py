@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from xianghu.regions.models import Organisation, Region
 from xianghu.regions.roles import OrgKind
@@ -248,13 +251,57 @@ def versions_of(*, catalogue: Catalogue) -> QuerySet[ListVersion]:
     return ListVersion.objects.filter(catalogue=catalogue).order_by("-number")
 
 
-def department_lookup(*, county: Region) -> dict[str, Organisation]:
-    """The county's departments by every name a list may use for them: the short name
-    (应急管理局), the full name (清河县应急管理局) and the full name less the county."""
-    lookup: dict[str, Organisation] = {}
-    for org in Organisation.objects.filter(county=county, kind=OrgKind.DEPARTMENT, is_active=True):
-        names = {org.name, org.short_name, org.name.removeprefix(county.name)}
-        for name in names:
-            if name:
-                lookup.setdefault(name, org)
-    return lookup
+def _name_key(name: str) -> str:
+    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", name))
+
+
+class DepartmentResolver:
+    """The county's organisations a list may name, looked up by full or short name
+    (清河县应急管理局 / 应急管理局); one query for the whole file."""
+
+    def __init__(self, *, county: Region) -> None:
+        self.county_name = county.name
+        self.by_key: dict[str, list[Organisation]] = {}
+        organisations = Organisation.objects.filter(
+            county=county,
+            is_active=True,
+            kind__in=[OrgKind.DEPARTMENT, OrgKind.STATIONED_AGENCY],
+        ).only("id", "name", "short_name", "kind")
+        for org in organisations:
+            for key in {_name_key(org.name), _name_key(org.short_name)} - {""}:
+                self.by_key.setdefault(key, []).append(org)
+
+    def resolve(self, name: str, *, primary: bool) -> tuple[int | None, str | None, str]:
+        """(organisation id, None, "") or (None, problem code, message)."""
+        found: dict[int, Organisation] = {}
+        for key in (_name_key(name), _name_key(self.county_name + name)):
+            for org in self.by_key.get(key, ()):
+                found[org.pk] = org
+        departments = [o for o in found.values() if o.kind == OrgKind.DEPARTMENT]
+        agencies = [o for o in found.values() if o.kind == OrgKind.STATIONED_AGENCY]
+        candidates = departments or ([] if primary else agencies)
+        if len(candidates) == 1:
+            return candidates[0].pk, None, ""
+        if len(candidates) > 1:
+            return (
+                None,
+                "catalog.ambiguous_department",
+                _("“%(name)s” matches several organisations of %(county)s; write its full name.")
+                % {"name": name, "county": self.county_name},
+            )
+        if agencies:
+            return (
+                None,
+                "catalog.bad_party",
+                _(
+                    "“%(name)s” is a stationed agency; the primary party must be a county "
+                    "department."
+                )
+                % {"name": name},
+            )
+        return (
+            None,
+            "catalog.unknown_department",
+            _("“%(name)s” is not an active department of %(county)s.")
+            % {"name": name, "county": self.county_name},
+        )

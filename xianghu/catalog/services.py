@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import date, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from django.db import transaction
 from django.utils import timezone
@@ -38,7 +38,7 @@ from .models import (
     RemovedItem,
     VersionStatus,
 )
-from .specs import ItemSpec, PartySpec, StepSpec
+from .specs import PROPOSAL_FIELDS, ItemSpec, PartySpec, StepSpec
 
 
 def catalogue_get_or_create(
@@ -184,18 +184,14 @@ def version_create_draft(
 
 
 def _resolve(
-    parties: Iterable[PartySpec], lookup: Mapping[str, Organisation]
+    parties: Iterable[PartySpec], resolver: selectors.DepartmentResolver, *, primary: bool
 ) -> tuple[PartySpec, ...]:
     resolved = []
     for p in parties:
-        org = lookup.get(p.name)
-        if org is None:
-            raise InvalidInput(
-                _("The department “%(name)s” is not an organisation of this county.")
-                % {"name": p.name},
-                code="catalog.unknown_department",
-            )
-        resolved.append(PartySpec(p.name, org.pk))
+        organisation_id, code, message = resolver.resolve(p.name, primary=primary)
+        if organisation_id is None:
+            raise InvalidInput(message, code=code or "catalog.unknown_department")
+        resolved.append(PartySpec(p.name, organisation_id))
     return tuple(resolved)
 
 
@@ -224,7 +220,7 @@ def version_derive(
         )
     splits = splits or {}
     removals = removals or {}
-    lookup = selectors.department_lookup(county=catalogue.region)
+    resolver = selectors.DepartmentResolver(county=catalogue.region)
     guidance_items = {i.code: i for i in selectors.version_items(version=guidance)}
     unknown = (set(splits) | set(removals)) - set(guidance_items)
     if unknown:
@@ -254,8 +250,8 @@ def version_derive(
         order += 1
         spec = replace(
             spec,
-            primary=_resolve(spec.primary, lookup),
-            assisting=_resolve(spec.assisting, lookup),
+            primary=_resolve(spec.primary, resolver, primary=True),
+            assisting=_resolve(spec.assisting, resolver, primary=False),
         )
         _save_item(
             version=version, domains=domains, spec=spec, order=order, origin=origin, parent=parent
@@ -384,24 +380,6 @@ def _copy_with_change(*, current: ListVersion, change: ChangeRequest) -> ListVer
 
 # ---- proposals (the item a change request proposes) ----------------------------------
 
-PROPOSAL_FIELDS = (
-    "code",
-    "domain_code",
-    "domain_name",
-    "name",
-    "name_en",
-    "primary_level",
-    "primary_departments",
-    "assisting_departments",
-    "primary_duties",
-    "cooperating_duties",
-    "legal_basis",
-    "keywords",
-    "respond_limit",
-    "complete_limit",
-    "callable",
-)
-
 
 def _spec_dict(spec: ItemSpec) -> dict[str, Any]:
     return {
@@ -454,7 +432,7 @@ def proposal_spec(
                 parse_limit(str(proposal[key]))
             except InvalidInput as exc:
                 problems.append({"field": key, "message": str(exc.message)})
-    lookup = selectors.department_lookup(county=county)
+    resolver = selectors.DepartmentResolver(county=county)
     parties: dict[str, tuple[PartySpec, ...]] = {}
     for key in ("primary_departments", "assisting_departments"):
         names = proposal.get(key) or []
@@ -463,13 +441,13 @@ def proposal_spec(
         names = [str(n).strip() for n in names if str(n).strip()]
         resolved = []
         for name in names:
-            org = lookup.get(name)
-            if org is None:
-                problems.append(
-                    {"field": key, "message": _("Unknown department: %(name)s.") % {"name": name}}
-                )
+            organisation_id, _code, message = resolver.resolve(
+                name, primary=key == "primary_departments"
+            )
+            if organisation_id is None:
+                problems.append({"field": key, "message": message})
             else:
-                resolved.append(PartySpec(name, org.pk))
+                resolved.append(PartySpec(name, organisation_id))
         parties[key] = tuple(resolved)
     if (
         level == PrimaryLevel.COUNTY
@@ -618,22 +596,40 @@ def _require_reviewer(actor: Actor | None, catalogue: Catalogue) -> None:
 _require_list_keeper = _require_reviewer
 
 
-@transaction.atomic
-def change_request_decide(
-    *, actor: Actor, request: ChangeRequest, approve: bool, opinion: str
-) -> ChangeRequest:
-    """The 编办 approves (a new version is published at once) or rejects, with an opinion."""
-    _require_reviewer(actor, request.catalogue)
-    request = ChangeRequest.objects.select_for_update().get(pk=request.pk)
-    if request.status != DecisionStatus.PENDING:
+R = TypeVar("R", ChangeRequest, Admission)
+
+
+def _lock_pending(actor: Actor, obj: R, opinion: str) -> tuple[R, str]:
+    """The request locked and still pending, and the cleaned opinion; else a coded error."""
+    _require_reviewer(actor, obj.catalogue)
+    obj = type(obj).objects.select_for_update().get(pk=obj.pk)
+    if obj.status != DecisionStatus.PENDING:
         raise Conflict(
             _("This request has already been decided (%(status)s).")
-            % {"status": request.get_status_display()},
+            % {"status": obj.get_status_display()},
             code="catalog.already_decided",
         )
     opinion = clean_text(opinion)
     if not opinion:
         raise InvalidInput(_("A decision needs an opinion."), code="catalog.opinion_required")
+    return obj, opinion
+
+
+def _record_decision(obj: R, *, actor: Actor, approve: bool, opinion: str) -> R:
+    obj.status = DecisionStatus.APPROVED if approve else DecisionStatus.REJECTED
+    obj.decided_by_id = actor.user_id
+    obj.decided_at = timezone.now()
+    obj.opinion = opinion
+    obj.save()
+    return obj
+
+
+@transaction.atomic
+def change_request_decide(
+    *, actor: Actor, request: ChangeRequest, approve: bool, opinion: str
+) -> ChangeRequest:
+    """The 编办 approves (a new version is published at once) or rejects, with an opinion."""
+    request, opinion = _lock_pending(actor, request, opinion)
     if approve:
         current = selectors.version_in_force(catalogue=request.catalogue)
         if current is None:
@@ -641,12 +637,7 @@ def change_request_decide(
         new = _copy_with_change(current=current, change=request)
         version_publish(version=new, actor=actor)
         request.result_version = new
-    request.status = DecisionStatus.APPROVED if approve else DecisionStatus.REJECTED
-    request.decided_by_id = actor.user_id
-    request.decided_at = timezone.now()
-    request.opinion = opinion.strip()
-    request.save()
-    return request
+    return _record_decision(request, actor=actor, approve=approve, opinion=opinion)
 
 
 # ---- admissions of out-of-list tasks -----------------------------------------------------
@@ -712,23 +703,9 @@ def admission_file(
 def admission_decide(
     *, actor: Actor, admission: Admission, approve: bool, opinion: str
 ) -> Admission:
-    _require_reviewer(actor, admission.catalogue)
-    admission = Admission.objects.select_for_update().get(pk=admission.pk)
-    if admission.status != DecisionStatus.PENDING:
-        raise Conflict(
-            _("This request has already been decided (%(status)s).")
-            % {"status": admission.get_status_display()},
-            code="catalog.already_decided",
-        )
-    opinion = clean_text(opinion)
-    if not opinion:
-        raise InvalidInput(_("A decision needs an opinion."), code="catalog.opinion_required")
-    admission.status = DecisionStatus.APPROVED if approve else DecisionStatus.REJECTED
-    admission.decided_by_id = actor.user_id
-    admission.decided_at = timezone.now()
-    admission.opinion = opinion.strip()
-    admission.save()
-    return admission
+    """The 编办 approves or rejects an admission, once, with an opinion."""
+    admission, opinion = _lock_pending(actor, admission, opinion)
+    return _record_decision(admission, actor=actor, approve=approve, opinion=opinion)
 
 
 @transaction.atomic

@@ -21,6 +21,27 @@ TOWNSHIP_PARTY_ALIASES = frozenset(
 )
 
 
+# The fields of an item that a change request may propose, in the order forms and pages
+# show them. Departments are lists of names as the list writes them.
+PROPOSAL_FIELDS = (
+    "code",
+    "domain_code",
+    "domain_name",
+    "name",
+    "name_en",
+    "primary_level",
+    "primary_departments",
+    "assisting_departments",
+    "primary_duties",
+    "cooperating_duties",
+    "legal_basis",
+    "keywords",
+    "respond_limit",
+    "complete_limit",
+    "callable",
+)
+
+
 @dataclass(frozen=True, slots=True)
 class PartySpec:
     name: str  # as the list writes it, e.g. 应急管理局

@@ -12,6 +12,7 @@ Views are thin: they read through `selectors` and `xianghu.core.access`, write t
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -59,6 +60,7 @@ from .models import (
     ScopeLevel,
     StepParty,
 )
+from .specs import PROPOSAL_FIELDS
 
 # Field labels of diffs and proposals (old → new, current → proposed).
 FIELD_LABELS: dict[str, Any] = {
@@ -80,22 +82,9 @@ FIELD_LABELS: dict[str, Any] = {
     "complete_limit": gettext_lazy("Complete within"),
     "callable": gettext_lazy("Callable"),
 }
-PROPOSAL_ORDER = (
-    "code",
-    "domain_code",
-    "name",
-    "name_en",
-    "primary_level",
-    "primary_departments",
-    "assisting_departments",
-    "primary_duties",
-    "cooperating_duties",
-    "legal_basis",
-    "keywords",
-    "respond_limit",
-    "complete_limit",
-    "callable",
-)
+
+# The proposal as the pages show it (the domain's name goes with its code).
+PROPOSAL_ORDER = tuple(f for f in PROPOSAL_FIELDS if f != "domain_name")
 
 
 # ---- small helpers (what the selectors do not offer) ---------------------------------
@@ -509,6 +498,24 @@ def _proposal_rows(change: ChangeRequest) -> tuple[list[FieldRow], Item | None]:
     return rows, current_item
 
 
+def _decision(
+    request: XhRequest, can_decide: bool, decide: Callable[[bool, str], Any]
+) -> tuple[DecisionForm, int, Any]:
+    """Handle the 编办's approve/reject form: (form, status, the decided object or None)."""
+    if request.method != "POST":
+        return DecisionForm(), 200, None
+    if not can_decide:
+        raise PermissionDenied()
+    form = DecisionForm(request.POST)
+    if not form.is_valid():
+        return form, 200, None
+    try:
+        return form, 200, decide(form.approve, form.cleaned_data["opinion"])
+    except DomainError as exc:
+        form.add_domain_error(exc)
+        return form, 409 if isinstance(exc, Conflict) else 200, None
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def change_request_detail(request: XhRequest, pk: int) -> HttpResponse:
@@ -527,31 +534,21 @@ def change_request_detail(request: XhRequest, pk: int) -> HttpResponse:
         pk=pk,
     )
     can_decide = access.can(actor, "decide", change)
-    form = DecisionForm()
-    status = 200
-    if request.method == "POST":
-        if not can_decide:
-            raise PermissionDenied()
-        form = DecisionForm(request.POST)
-        if form.is_valid():
-            try:
-                change = services.change_request_decide(
-                    actor=actor,
-                    request=change,
-                    approve=form.approve,
-                    opinion=form.cleaned_data["opinion"],
-                )
-            except DomainError as exc:
-                form.add_domain_error(exc)
-                status = 409 if isinstance(exc, Conflict) else 200
-            else:
-                messages.success(
-                    request,
-                    _("The change request has been approved; a new version is in force.")
-                    if change.status == DecisionStatus.APPROVED
-                    else _("The change request has been rejected."),
-                )
-                return redirect("catalog:change_request_detail", pk=change.pk)
+    form, status, decided = _decision(
+        request,
+        can_decide,
+        lambda approve, opinion: services.change_request_decide(
+            actor=actor, request=change, approve=approve, opinion=opinion
+        ),
+    )
+    if decided is not None:
+        messages.success(
+            request,
+            _("The change request has been approved; a new version is in force.")
+            if decided.status == DecisionStatus.APPROVED
+            else _("The change request has been rejected."),
+        )
+        return redirect("catalog:change_request_detail", pk=change.pk)
     rows, current_item = _proposal_rows(change)
     return render(
         request,
@@ -579,31 +576,21 @@ def admission_detail(request: XhRequest, pk: int) -> HttpResponse:
         pk=pk,
     )
     can_decide = access.can(actor, "decide", admission)
-    form = DecisionForm()
-    status = 200
-    if request.method == "POST":
-        if not can_decide:
-            raise PermissionDenied()
-        form = DecisionForm(request.POST)
-        if form.is_valid():
-            try:
-                admission = services.admission_decide(
-                    actor=actor,
-                    admission=admission,
-                    approve=form.approve,
-                    opinion=form.cleaned_data["opinion"],
-                )
-            except DomainError as exc:
-                form.add_domain_error(exc)
-                status = 409 if isinstance(exc, Conflict) else 200
-            else:
-                messages.success(
-                    request,
-                    _("The admission has been approved.")
-                    if admission.status == DecisionStatus.APPROVED
-                    else _("The admission has been rejected."),
-                )
-                return redirect("catalog:admission_detail", pk=admission.pk)
+    form, status, decided = _decision(
+        request,
+        can_decide,
+        lambda approve, opinion: services.admission_decide(
+            actor=actor, admission=admission, approve=approve, opinion=opinion
+        ),
+    )
+    if decided is not None:
+        messages.success(
+            request,
+            _("The admission has been approved.")
+            if decided.status == DecisionStatus.APPROVED
+            else _("The admission has been rejected."),
+        )
+        return redirect("catalog:admission_detail", pk=admission.pk)
     return render(
         request,
         "catalog/admission_detail.html",
@@ -644,9 +631,13 @@ def change_request_new(request: XhRequest) -> HttpResponse:
         code = choice.cleaned_data["item"] if kind != ChangeKind.ADD else ""
         current = None
         if code:
-            lookup = selectors.department_lookup(county=county)
-            short = {name: org.short_name or org.name for name, org in lookup.items()}
-            current = item_values(next(i for i in items if i.code == code), short)
+            item = next(i for i in items if i.code == code)
+            short = {
+                p.name: (p.organisation.short_name or p.organisation.name)
+                for p in item.parties.all()
+                if p.organisation is not None
+            }
+            current = item_values(item, short)
         departments = list(
             access.visible(
                 actor,
