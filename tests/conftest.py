@@ -78,3 +78,8 @@ def world(db: Any) -> World:
     w.users["citizen"] = f.UserFactory(username="citizen", is_public=True)
     w.users["nomember"] = f.UserFactory(username="nomember")
     return w
+
+
+# The lists fixture (a guidance version and the world county's derived list), for every
+# directory of the suite.
+from tests.catalog.conftest import lists  # noqa: E402, F401

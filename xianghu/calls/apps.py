@@ -1,10 +1,20 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
 from django.utils.translation import gettext_lazy as _
 
 
 class CallsConfig(AppConfig):
-    """The call–response loop (乡呼县应): workflow table, transition service, events, deadlines, supervision, evaluation."""
+    """The call–response loop (乡呼县应): workflow table, transition service, events,
+    deadlines, supervision, evaluation (docs/workflow.md)."""
 
     name = "xianghu.calls"
     label = "calls"
     verbose_name = _("Calls")
+
+    def ready(self) -> None:
+        from . import access  # noqa: F401  (registers the access policies)
+        from .integrity import install_append_only_triggers
+
+        post_migrate.connect(
+            install_append_only_triggers, sender=self, dispatch_uid="calls_append_only"
+        )

@@ -1,1 +1,242 @@
-"""Models of the calls app (none yet: see docs/architecture.md for its scope)."""
+"""Calls (乡呼县应): the call, its dispatches to departments, and its append-only log.
+
+The state of a call is written only by `services.call_transition`, which appends a
+`CallEvent` in the same transaction; the events are the record from which timelines,
+SLA figures and rankings are derived (docs/workflow.md).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from .workflow import State
+
+
+class Urgency(models.TextChoices):
+    URGENT = "urgent", _("Urgent")
+    NORMAL = "normal", _("Normal")
+    COMPLEX = "complex", _("Complex")
+
+
+class Direction(models.TextChoices):
+    UP = "up", _("Township calls the county")
+    DOWN = "down", _("County department calls a township")
+
+
+class Call(models.Model):
+    number = models.CharField(_("call number"), max_length=32, unique=True)
+    county = models.ForeignKey(
+        "regions.Region", verbose_name=_("county"), on_delete=models.PROTECT, related_name="+"
+    )
+    direction = models.CharField(
+        _("direction"), max_length=8, choices=Direction.choices, default=Direction.UP
+    )
+    caller = models.ForeignKey(
+        "regions.Organisation",
+        verbose_name=_("calling organisation"),
+        on_delete=models.PROTECT,
+        related_name="calls_made",
+    )
+    callee = models.ForeignKey(
+        "regions.Organisation",
+        verbose_name=_("called township"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="calls_received",
+        help_text=_("For a county department's call (two-way calling): the township called."),
+    )
+    title = models.CharField(_("title"), max_length=120)
+    description = models.TextField(_("description"), max_length=4000)
+    location = models.ForeignKey(
+        "regions.Region",
+        verbose_name=_("location"),
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text=_("The township or village where the problem is."),
+    )
+    address = models.CharField(_("address"), max_length=200, blank=True)
+    latitude = models.DecimalField(
+        _("latitude"), max_digits=9, decimal_places=6, null=True, blank=True
+    )
+    longitude = models.DecimalField(
+        _("longitude"), max_digits=9, decimal_places=6, null=True, blank=True
+    )
+    item = models.ForeignKey(
+        "catalog.Item",
+        verbose_name=_("list item"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="calls",
+    )
+    out_of_list = models.BooleanField(_("outside the list"), default=False)
+    assist_only = models.BooleanField(
+        _("request for assistance only"),
+        default=False,
+        help_text=_("The item is the township's own duty: the county only assists."),
+    )
+    urgency = models.CharField(
+        _("urgency"), max_length=16, choices=Urgency.choices, default=Urgency.NORMAL
+    )
+    state = models.CharField(
+        _("state"), max_length=24, choices=State.choices, default=State.DRAFT, db_index=True
+    )
+    state_changed_at = models.DateTimeField(_("state changed at"))
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("created by"),
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("created at"))
+    idempotency_key = models.CharField(  # noqa: DJ001  (NULL: unique only when given)
+        _("idempotency key"), max_length=64, null=True, blank=True, editable=False
+    )
+    merged_into = models.ForeignKey(
+        "self",
+        verbose_name=_("merged into"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="merged_calls",
+    )
+    reopen_count = models.PositiveSmallIntegerField(_("times reopened"), default=0)
+    # The earliest open deadline of the call; the supervision sweep reads only due rows.
+    next_deadline = models.DateTimeField(_("next deadline"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("call")
+        verbose_name_plural = _("calls")
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["caller", "idempotency_key"],
+                condition=Q(idempotency_key__isnull=False),
+                name="call_unique_idempotency_key",
+            )
+        ]
+        indexes = [
+            models.Index(fields=["county", "state", "-created_at"]),
+            models.Index(fields=["caller", "state"]),
+            models.Index(
+                fields=["next_deadline"],
+                condition=Q(next_deadline__isnull=False),
+                name="call_due_idx",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.number} {self.title}"
+
+
+class DispatchRole(models.TextChoices):
+    LEAD = "lead", _("Lead (主办)")
+    ASSISTING = "assisting", _("Assisting (协办)")
+
+
+class Dispatch(models.Model):
+    """The call sent to one organisation, with its own clocks."""
+
+    call = models.ForeignKey(
+        Call, verbose_name=_("call"), on_delete=models.CASCADE, related_name="dispatches"
+    )
+    organisation = models.ForeignKey(
+        "regions.Organisation",
+        verbose_name=_("organisation"),
+        on_delete=models.PROTECT,
+        related_name="dispatches",
+    )
+    role = models.CharField(_("role"), max_length=16, choices=DispatchRole.choices)
+    active = models.BooleanField(_("active"), default=True)
+    dispatched_at = models.DateTimeField(_("dispatched at"))
+    sign_due = models.DateTimeField(_("sign by"), null=True, blank=True)
+    respond_due = models.DateTimeField(_("respond by"), null=True, blank=True)
+    complete_due = models.DateTimeField(_("complete by"), null=True, blank=True)
+    signed_at = models.DateTimeField(_("signed at"), null=True, blank=True)
+    responded_at = models.DateTimeField(_("responded at"), null=True, blank=True)
+    completed_at = models.DateTimeField(_("completed at"), null=True, blank=True)
+    extension_count = models.PositiveSmallIntegerField(_("extensions granted"), default=0)
+    extension_days = models.PositiveSmallIntegerField(_("working days of extension"), default=0)
+
+    class Meta:
+        verbose_name = _("dispatch")
+        verbose_name_plural = _("dispatches")
+        ordering = ["call", "-role", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["call"],
+                condition=Q(role="lead", active=True),
+                name="dispatch_one_active_lead",
+            )
+        ]
+        indexes = [models.Index(fields=["organisation", "active"])]
+
+    def __str__(self) -> str:
+        return f"{self.call.number} → {self.organisation}"
+
+
+class AppendOnlyError(Exception):
+    pass
+
+
+class CallEvent(models.Model):
+    """One step of a call: who, from which organisation, when, what. Never changed."""
+
+    call = models.ForeignKey(
+        Call, verbose_name=_("call"), on_delete=models.PROTECT, related_name="events"
+    )
+    seq = models.PositiveIntegerField(_("sequence"))
+    action = models.CharField(_("action"), max_length=32)
+    from_state = models.CharField(_("from state"), max_length=24, blank=True)
+    to_state = models.CharField(_("to state"), max_length=24)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("actor"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    actor_org = models.ForeignKey(
+        "regions.Organisation",
+        verbose_name=_("actor's organisation"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    party = models.CharField(_("party"), max_length=16)
+    at = models.DateTimeField(_("at"))
+    data = models.JSONField(_("data"), default=dict, blank=True)
+
+    class Meta:
+        verbose_name = _("call event")
+        verbose_name_plural = _("call events")
+        ordering = ["call", "seq"]
+        constraints = [
+            models.UniqueConstraint(fields=["call", "seq"], name="call_event_unique_seq")
+        ]
+        indexes = [models.Index(fields=["action", "at"])]
+
+    def __str__(self) -> str:
+        return f"{self.call_id}#{self.seq} {self.action}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.pk is not None and not self._state.adding:
+            raise AppendOnlyError("call events are append-only")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> Any:
+        raise AppendOnlyError("call events are append-only")
+
+    def clean(self) -> None:
+        if self.to_state not in State.values:
+            raise ValidationError({"to_state": _("Unknown state.")})

@@ -1,0 +1,532 @@
+"""Writes of calls. `call_transition` is the only function that changes a call's state:
+it locks the call, checks the workflow table and the actor's party, applies the action's
+effect, writes the state and appends the event in one transaction; side effects run
+after commit (docs/workflow.md)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from xianghu.catalog import guard
+from xianghu.catalog import selectors as catalog_selectors
+from xianghu.catalog.models import Item
+from xianghu.core.actor import Actor
+from xianghu.core.errors import Conflict, InvalidInput, PermissionDenied
+from xianghu.core.text import clean_text
+from xianghu.regions.models import Organisation, Region
+from xianghu.regions.roles import OrgKind
+
+from .models import Call, CallEvent, Direction, Dispatch, DispatchRole, Urgency
+from .parties import lead_dispatch, parties_of
+from .workflow import BY_ACTION, CREATE, Party, State, Transition, allowed_actions
+
+# Effects run after commit (notifications, webhooks); registered by other modules.
+AFTER_COMMIT: list[Callable[[CallEvent], None]] = []
+
+
+def _organisation_of(actor: Actor | None, call: Call, party: str) -> int | None:
+    """The organisation the actor acts for in this event (for the timeline)."""
+    if actor is None:
+        return None
+    wanted: set[int] = set()
+    if party in (Party.CALLER, Party.CALLER_LEADER):
+        wanted = {call.caller_id}
+    elif party == Party.LEAD:
+        lead = lead_dispatch(call)
+        wanted = {lead.organisation_id} if lead else set()
+    for grant in actor.grants:
+        if grant.organisation_id in wanted:
+            return grant.organisation_id
+    if party == Party.PLATFORM:
+        for grant in actor.grants:
+            if grant.county_id == call.county_id and grant.role == "platform_operator":
+                return grant.organisation_id
+    return actor.grants[0].organisation_id if actor.grants else None
+
+
+def _append(
+    *,
+    call: Call,
+    action: str,
+    from_state: str,
+    actor: Actor | None,
+    party: str,
+    at: datetime,
+    data: Mapping[str, Any],
+) -> CallEvent:
+    last = call.events.order_by("-seq").values_list("seq", flat=True).first() or 0
+    return CallEvent.objects.create(
+        call=call,
+        seq=last + 1,
+        action=action,
+        from_state=from_state,
+        to_state=call.state,
+        actor_id=actor.user_id if actor else None,
+        actor_org_id=_organisation_of(actor, call, party),
+        party=party,
+        at=at,
+        data=dict(data),
+    )
+
+
+# ---- creating a call ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CallDraft:
+    title: str
+    description: str
+    location: Region
+    urgency: str = Urgency.NORMAL
+    item: Item | None = None
+    address: str = ""
+    latitude: Decimal | None = None
+    longitude: Decimal | None = None
+    callee: Organisation | None = None  # a township, for a department's (two-way) call
+
+
+def _validate_draft(caller: Organisation, draft: CallDraft) -> dict[str, Any]:
+    problems: list[dict[str, str]] = []
+    title, description = clean_text(draft.title), clean_text(draft.description)
+    if not title:
+        problems.append({"field": "title", "message": _("This field is required.")})
+    if len(title) > 120:
+        problems.append({"field": "title", "message": _("At most 120 characters.")})
+    if not description:
+        problems.append({"field": "description", "message": _("This field is required.")})
+    if len(description) > 4000:
+        problems.append({"field": "description", "message": _("At most 4000 characters.")})
+    if draft.urgency not in Urgency.values:
+        problems.append({"field": "urgency", "message": _("Unknown urgency.")})
+    county = caller.county
+    if county is None or not draft.location.path.startswith(county.path):
+        problems.append({"field": "location", "message": _("The place must be in your county.")})
+    elif caller.kind == OrgKind.TOWNSHIP and not draft.location.path.startswith(
+        caller.township.path if caller.township else "~"
+    ):
+        problems.append({"field": "location", "message": _("The place must be in your township.")})
+    if (draft.latitude is None) != (draft.longitude is None):
+        problems.append({"field": "latitude", "message": _("Give both coordinates or neither.")})
+    elif (
+        draft.latitude is not None
+        and draft.longitude is not None
+        and not (
+            Decimal(-90) <= draft.latitude <= Decimal(90)
+            and Decimal(-180) <= draft.longitude <= Decimal(180)
+        )
+    ):
+        problems.append({"field": "latitude", "message": _("The coordinates are not valid.")})
+    if draft.item is not None and county is not None:
+        version = catalog_selectors.county_version_in_force(county=county)
+        if version is None or draft.item.version_id != version.pk:
+            problems.append({"field": "item", "message": _("Choose an item of the list in force.")})
+        elif not draft.item.callable:
+            problems.append({"field": "item", "message": _("This item cannot be called.")})
+    if problems:
+        raise InvalidInput(_("The call is not complete."), code="call.invalid", detail=problems)
+    return {"title": title, "description": description}
+
+
+def _direction(caller: Organisation, draft: CallDraft) -> str:
+    if caller.kind in (OrgKind.TOWNSHIP, OrgKind.VILLAGE):
+        return Direction.UP
+    if caller.kind in (OrgKind.DEPARTMENT, OrgKind.STATIONED_AGENCY):
+        if draft.callee is None or draft.callee.kind != OrgKind.TOWNSHIP:
+            raise InvalidInput(
+                _("A department's call names the township it calls."), code="call.invalid"
+            )
+        decision = guard.handoff_check(
+            giver=caller, receiver=draft.callee, item=draft.item, duty="cooperating"
+        )
+        decision.raise_if_refused()
+        return Direction.DOWN
+    raise PermissionDenied(
+        _("Only townships and county departments can make calls."), code="call.not_a_caller"
+    )
+
+
+def call_create(
+    *,
+    actor: Actor,
+    caller: Organisation,
+    draft: CallDraft,
+    idempotency_key: str | None = None,
+    at: datetime | None = None,
+) -> tuple[Call, bool]:
+    """Create a call as a draft; returns (call, created).
+
+    With an idempotency key, a retried request returns the call the first request made
+    (and never makes a second one); the same key with a different call is a conflict.
+    """
+    if not any(g.organisation_id == caller.pk for g in actor.grants):
+        raise PermissionDenied(
+            _("You can only call on behalf of your own organisation."), code="call.not_a_caller"
+        )
+    key = clean_text(idempotency_key)[:64] or None
+    if key is not None:
+        existing = Call.objects.filter(caller=caller, idempotency_key=key).first()
+        if existing is not None:
+            return _same_or_conflict(existing, draft), False
+    fields = _validate_draft(caller, draft)
+    direction = _direction(caller, draft)
+    caller_org = caller
+    if caller.kind == OrgKind.VILLAGE:
+        caller_org = Organisation.objects.get(kind=OrgKind.TOWNSHIP, township_id=caller.township_id)
+    at = at or timezone.now()
+    county = caller_org.county
+    assert county is not None  # checked by _validate_draft
+    try:
+        with transaction.atomic():
+            call = Call.objects.create(
+                number=f"~{uuid.uuid4().hex[:30]}",  # replaced below, once the id is known
+                county=county,
+                direction=direction,
+                caller=caller_org,
+                callee=draft.callee if direction == Direction.DOWN else None,
+                location=draft.location,
+                address=clean_text(draft.address)[:200],
+                latitude=draft.latitude,
+                longitude=draft.longitude,
+                item=draft.item,
+                out_of_list=draft.item is None,
+                assist_only=bool(draft.item and draft.item.primary_level == "township"),
+                urgency=draft.urgency,
+                state=State.DRAFT,
+                state_changed_at=at,
+                created_by_id=actor.user_id,
+                created_at=at,
+                idempotency_key=key,
+                **fields,
+            )
+            call.number = f"{call.county.code}{timezone.localtime(at):%y%m%d}{call.pk:06d}"
+            call.save(update_fields=["number"])
+            event = _append(
+                call=call,
+                action=CREATE,
+                from_state="",
+                actor=actor,
+                party=Party.CALLER,
+                at=at,
+                data={"item": draft.item.code if draft.item else None, "urgency": draft.urgency},
+            )
+            transaction.on_commit(lambda: _after_commit(event))
+    except IntegrityError:
+        # A concurrent retry with the same key won the race: answer with its call.
+        if key is None:
+            raise
+        existing = Call.objects.get(caller=caller_org, idempotency_key=key)
+        return _same_or_conflict(existing, draft), False
+    return call, True
+
+
+def _same_or_conflict(existing: Call, draft: CallDraft) -> Call:
+    if existing.title != clean_text(draft.title) or existing.description != clean_text(
+        draft.description
+    ):
+        raise Conflict(
+            _("This idempotency key was already used for a different call."),
+            code="call.idempotency_conflict",
+        )
+    return existing
+
+
+# ---- the transition service ----------------------------------------------------------------
+
+Effect = Callable[[Call, Mapping[str, Any], datetime, Actor | None], dict[str, Any]]
+_EFFECTS: dict[str, Effect] = {}
+
+
+def effect(action: str) -> Callable[[Effect], Effect]:
+    def register(fn: Effect) -> Effect:
+        _EFFECTS[action] = fn
+        return fn
+
+    return register
+
+
+def _check_data(transition: Transition, data: Mapping[str, Any]) -> dict[str, Any]:
+    problems = []
+    clean: dict[str, Any] = {}
+    for key, value in data.items():
+        clean[key] = clean_text(value) if isinstance(value, str) else value
+    for key in transition.requires:
+        value = clean.get(key)
+        if value is None or value == "":
+            problems.append({"field": key, "message": _("This field is required.")})
+    for key, allowed in transition.choices.items():
+        if key in clean and clean[key] not in allowed:
+            problems.append(
+                {
+                    "field": key,
+                    "message": _("Choose one of: %(choices)s.") % {"choices": ", ".join(allowed)},
+                }
+            )
+    if problems:
+        raise InvalidInput(
+            _("Some information is missing or wrong."), code="call.invalid", detail=problems
+        )
+    return clean
+
+
+def _not_allowed(call: Call, action: str) -> Conflict:
+    labels = [str(BY_ACTION[a].label) for a in allowed_actions(call.state)]
+    return Conflict(
+        _("“%(action)s” is not possible while the call is “%(state)s”. Possible now: %(allowed)s.")
+        % {
+            "action": BY_ACTION[action].label if action in BY_ACTION else action,
+            "state": State(call.state).label,
+            "allowed": "、".join(labels) or "—",
+        },
+        code="call.action_not_allowed",
+        detail={"state": call.state, "allowed": allowed_actions(call.state)},
+    )
+
+
+@transaction.atomic
+def call_transition(
+    *,
+    actor: Actor | None,
+    call: Call,
+    action: str,
+    data: Mapping[str, Any] | None = None,
+    expected_state: str | None = None,
+    at: datetime | None = None,
+) -> CallEvent:
+    """Take `action` on `call` as `actor` (None: the system)."""
+    transition = BY_ACTION.get(action)
+    if transition is None:
+        raise InvalidInput(_("Unknown action."), code="call.unknown_action")
+    locked = Call.objects.select_for_update().select_related("caller", "county").get(pk=call.pk)
+    if expected_state is not None and locked.state != expected_state:
+        raise Conflict(
+            _("The call has changed meanwhile (it is now “%(state)s”); reload and try again.")
+            % {"state": State(locked.state).label},
+            code="call.state_changed",
+            detail={"state": locked.state, "allowed": allowed_actions(locked.state)},
+        )
+    if locked.state not in transition.sources:
+        raise _not_allowed(locked, action)
+    parties = parties_of(actor=actor, call=locked) & transition.parties
+    if not parties:
+        raise PermissionDenied(
+            _("You are not the party of this call who can do this."), code="call.not_a_party"
+        )
+    clean = _check_data(transition, data or {})
+    at = at or timezone.now()
+    from_state = locked.state
+    extra = _EFFECTS[action](locked, clean, at, actor) if action in _EFFECTS else {}
+    locked.state = transition.next_state(from_state, clean)
+    if locked.state != from_state:
+        locked.state_changed_at = at
+    locked.save()
+    event = _append(
+        call=locked,
+        action=action,
+        from_state=from_state,
+        actor=actor,
+        party=sorted(parties)[0],
+        at=at,
+        data={**clean, **extra},
+    )
+    transaction.on_commit(lambda: _after_commit(event))
+    call.refresh_from_db()
+    return event
+
+
+def _after_commit(event: CallEvent) -> None:
+    for fn in AFTER_COMMIT:
+        fn(event)
+
+
+# ---- effects of the actions ------------------------------------------------------------------
+
+
+def _org(pk: Any, call: Call) -> Organisation:
+    org = Organisation.objects.filter(pk=pk, county=call.county, is_active=True).first()
+    if org is None:
+        raise InvalidInput(
+            _("Unknown organisation."),
+            code="call.invalid",
+            detail=[{"field": "lead", "message": _("Unknown organisation.")}],
+        )
+    return org
+
+
+@effect("dispatch")
+def _dispatch(
+    call: Call, data: Mapping[str, Any], at: datetime, actor: Actor | None
+) -> dict[str, Any]:
+    return _send(call, data, at)
+
+
+@effect("rule")
+def _rule(call: Call, data: Mapping[str, Any], at: datetime, actor: Actor | None) -> dict[str, Any]:
+    # The ruling names who must handle the call: the same lead or another one.
+    if not data.get("lead"):
+        lead = lead_dispatch(call)
+        data = {**data, "lead": lead.organisation_id if lead else None}
+    return _send(call, data, at)
+
+
+def _send(call: Call, data: Mapping[str, Any], at: datetime) -> dict[str, Any]:
+    lead = _org(data.get("lead"), call)
+    assisting = [_org(pk, call) for pk in (data.get("assisting") or []) if pk != lead.pk]
+    platform = Organisation.objects.filter(county=call.county, kind=OrgKind.PLATFORM_CENTRE).first()
+    refusals = []
+    if call.direction == Direction.UP:
+        for org in [lead, *assisting]:
+            decision = (
+                guard.handoff_check(giver=platform, receiver=org, item=call.item)
+                if platform is not None
+                else None
+            )
+            if decision is not None and not decision.allowed:
+                refusals.append(
+                    {
+                        "field": "lead" if org == lead else "assisting",
+                        "message": decision.message,
+                        "code": decision.code,
+                    }
+                )
+    elif lead.pk != (call.callee_id or 0):
+        refusals.append(
+            {"field": "lead", "message": _("A department's call goes to the township it names.")}
+        )
+    if refusals:
+        raise PermissionDenied(
+            _("The list does not allow this dispatch."),
+            code="guard.dispatch_refused",
+            detail=refusals,
+        )
+    call.dispatches.filter(active=True).update(active=False)
+    Dispatch.objects.create(call=call, organisation=lead, role=DispatchRole.LEAD, dispatched_at=at)
+    Dispatch.objects.bulk_create(
+        [
+            Dispatch(call=call, organisation=o, role=DispatchRole.ASSISTING, dispatched_at=at)
+            for o in assisting
+        ]
+    )
+    suggested = _suggested(call)
+    return {
+        "lead": lead.pk,
+        "assisting": [o.pk for o in assisting],
+        "lead_name": lead.name,
+        "assisting_names": [o.name for o in assisting],
+        "changed_from_suggestion": suggested is not None
+        and (suggested[0] != lead.pk or set(suggested[1]) != {o.pk for o in assisting}),
+    }
+
+
+def _suggested(call: Call) -> tuple[int | None, list[int]] | None:
+    if call.item is None:
+        return None
+    primary = sorted(catalog_selectors.primary_organisation_ids(call.item))
+    assisting = sorted(catalog_selectors.assisting_organisation_ids(call.item))
+    return (primary[0] if primary else None, assisting)
+
+
+def suggested_dispatch(*, call: Call) -> dict[str, Any]:
+    """The lead and assisting departments the list in force suggests for the call."""
+    suggestion = _suggested(call)
+    if suggestion is None:
+        return {"lead": None, "assisting": []}
+    return {"lead": suggestion[0], "assisting": suggestion[1]}
+
+
+def _stamp(field: str) -> Effect:
+    def stamp(
+        call: Call, data: Mapping[str, Any], at: datetime, actor: Actor | None
+    ) -> dict[str, Any]:
+        lead = lead_dispatch(call)
+        if lead is not None and getattr(lead, field) is None:
+            setattr(lead, field, at)
+            lead.save(update_fields=[field])
+        return {}
+
+    return stamp
+
+
+effect("sign")(_stamp("signed_at"))
+effect("respond")(_stamp("responded_at"))
+
+
+@effect("complete")
+def _complete(
+    call: Call, data: Mapping[str, Any], at: datetime, actor: Actor | None
+) -> dict[str, Any]:
+    lead = lead_dispatch(call)
+    if lead is not None:
+        lead.completed_at = at
+        lead.save(update_fields=["completed_at"])
+    return {}
+
+
+@effect("evaluate")
+def _evaluate(
+    call: Call, data: Mapping[str, Any], at: datetime, actor: Actor | None
+) -> dict[str, Any]:
+    if data.get("evaluation") == "unsatisfied":
+        call.reopen_count += 1
+        lead = lead_dispatch(call)
+        if lead is not None:
+            lead.completed_at = None
+            lead.save(update_fields=["completed_at"])
+    return {"reopen_count": call.reopen_count}
+
+
+@effect("auto_close")
+def _auto_close(
+    call: Call, data: Mapping[str, Any], at: datetime, actor: Actor | None
+) -> dict[str, Any]:
+    return {"evaluation": "satisfied", "default_evaluation": True}
+
+
+@effect("agree_return")
+def _agree_return(
+    call: Call, data: Mapping[str, Any], at: datetime, actor: Actor | None
+) -> dict[str, Any]:
+    # The department is released; the platform dispatches the call again.
+    released = list(call.dispatches.filter(active=True).values_list("organisation_id", flat=True))
+    call.dispatches.filter(active=True).update(active=False)
+    return {"released": released}
+
+
+@effect("merge")
+def _merge(
+    call: Call, data: Mapping[str, Any], at: datetime, actor: Actor | None
+) -> dict[str, Any]:
+    target = Call.objects.filter(pk=data.get("into") or 0, county=call.county).first()
+    if (
+        target is None
+        or target.pk == call.pk
+        or target.state
+        not in (
+            State.SUBMITTED,
+            State.APPROVED,
+            State.ACCEPTED,
+            State.DISPATCHED,
+            State.SIGNED,
+            State.IN_PROGRESS,
+            State.REOPENED,
+        )
+    ):
+        raise InvalidInput(
+            _("A call can only be merged into another open call of the county."),
+            code="call.bad_merge",
+        )
+    call.merged_into = target
+    call.dispatches.filter(active=True).update(active=False)
+    return {"into_number": target.number}
+
+
+def calls_for_replay(*, call: Call) -> Sequence[tuple[str, dict[str, Any]]]:
+    return [(e.action, e.data) for e in call.events.order_by("seq")]
