@@ -147,7 +147,16 @@ def test_replaying_the_log_gives_the_stored_state(world, lists, steps):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_two_operators_at_once_one_wins(world, lists):
+@pytest.mark.parametrize(
+    ("actions", "expected", "loser"),
+    [
+        (("accept", "accept"), None, "call.action_not_allowed"),
+        # Different actions that are both allowed from "approved": the client says which
+        # state it saw, and the second one learns that the call has changed.
+        (("accept", "reject"), "approved", "call.state_changed"),
+    ],
+)
+def test_two_operators_at_once_one_wins(world, lists, actions, expected, loser):
     if connection.vendor != "postgresql":
         pytest.skip("real row locks need PostgreSQL")
     actor = as_(world, "reporter")
@@ -168,6 +177,7 @@ def test_two_operators_at_once_one_wins(world, lists):
                 call=Call.objects.get(pk=call.pk),
                 action=action,
                 data={"reason": "不属于县级职责"},
+                expected_state=expected,
             )
             outcomes.append("ok")
         except Conflict as exc:
@@ -175,14 +185,14 @@ def test_two_operators_at_once_one_wins(world, lists):
         finally:
             connections.close_all()
 
-    threads = [threading.Thread(target=attempt, args=(a,)) for a in ("accept", "reject")]
+    threads = [threading.Thread(target=attempt, args=(a,)) for a in actions]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    assert sorted(outcomes) == ["call.action_not_allowed", "ok"]
+    assert sorted(outcomes) == sorted([loser, "ok"])
     call.refresh_from_db()
-    assert call.events.filter(action__in=["accept", "reject"]).count() == 1
+    assert call.events.filter(action__in=actions).count() == 1
     assert replay([(e.action, e.data) for e in call.events.order_by("seq")]) == call.state
 
 

@@ -25,9 +25,10 @@ from xianghu.core.text import clean_text
 from xianghu.regions.models import Organisation, Region
 from xianghu.regions.roles import OrgKind
 
+from . import deadlines
 from .models import Call, CallEvent, Direction, Dispatch, DispatchRole, Urgency
 from .parties import lead_dispatch, parties_of
-from .workflow import BY_ACTION, CREATE, Party, State, Transition, allowed_actions
+from .workflow import BY_ACTION, CREATE, OPEN, Party, State, Transition, allowed_actions
 
 # Effects run after commit (notifications, webhooks); registered by other modules.
 AFTER_COMMIT: list[Callable[[CallEvent], None]] = []
@@ -327,6 +328,7 @@ def call_transition(
     locked.state = transition.next_state(from_state, clean)
     if locked.state != from_state:
         locked.state_changed_at = at
+    locked.next_deadline = deadlines.next_deadline(locked) if locked.state in OPEN else None
     locked.save()
     event = _append(
         call=locked,
@@ -408,15 +410,18 @@ def _send(call: Call, data: Mapping[str, Any], at: datetime) -> dict[str, Any]:
             detail=refusals,
         )
     call.dispatches.filter(active=True).update(active=False)
-    Dispatch.objects.create(call=call, organisation=lead, role=DispatchRole.LEAD, dispatched_at=at)
-    Dispatch.objects.bulk_create(
-        [
-            Dispatch(call=call, organisation=o, role=DispatchRole.ASSISTING, dispatched_at=at)
-            for o in assisting
-        ]
-    )
+    created = [
+        Dispatch(call=call, organisation=org, role=role, dispatched_at=at)
+        for org, role in [(lead, DispatchRole.LEAD)]
+        + [(o, DispatchRole.ASSISTING) for o in assisting]
+    ]
+    for dispatch in created:
+        deadlines.set_dispatch_clocks(dispatch=dispatch, call=call, at=at)
+    Dispatch.objects.bulk_create(created)
     suggested = _suggested(call)
+    complete_due = created[0].complete_due
     return {
+        "complete_due": complete_due.isoformat() if complete_due else None,
         "lead": lead.pk,
         "assisting": [o.pk for o in assisting],
         "lead_name": lead.name,
@@ -488,6 +493,86 @@ def _auto_close(
     call: Call, data: Mapping[str, Any], at: datetime, actor: Actor | None
 ) -> dict[str, Any]:
     return {"evaluation": "satisfied", "default_evaluation": True}
+
+
+@effect("request_return")
+def _request_return(
+    call: Call, data: Mapping[str, Any], at: datetime, actor: Actor | None
+) -> dict[str, Any]:
+    lead = lead_dispatch(call)
+    if lead is not None:
+        ends = deadlines.return_window_ends(dispatch=lead, call=call)
+        if at > ends:
+            raise InvalidInput(
+                _("The time to ask for a return ended at %(end)s.")
+                % {"end": timezone.localtime(ends).strftime("%Y-%m-%d %H:%M")},
+                code="call.return_window_passed",
+            )
+    return {}
+
+
+@effect("request_extension")
+def _request_extension(
+    call: Call, data: Mapping[str, Any], at: datetime, actor: Actor | None
+) -> dict[str, Any]:
+    lead = lead_dispatch(call)
+    days = _int(data.get("days"))
+    if lead is None:
+        raise InvalidInput(_("The call has no lead department."), code="call.invalid")
+    if _pending_extension(call) is not None:
+        raise Conflict(
+            _("An extension request is already waiting for a decision."),
+            code="call.extension_pending",
+        )
+    deadlines.check_extension(dispatch=lead, call=call, days=days)
+    return {"days": days}
+
+
+@effect("decide_extension")
+def _decide_extension(
+    call: Call, data: Mapping[str, Any], at: datetime, actor: Actor | None
+) -> dict[str, Any]:
+    request = _pending_extension(call)
+    if request is None:
+        raise Conflict(
+            _("There is no extension request to decide."), code="call.no_extension_request"
+        )
+    approve = data.get("approve") in (True, "true", "1", 1, "yes")
+    if not approve:
+        return {"approve": False, "request": request.seq}
+    lead = lead_dispatch(call)
+    assert lead is not None
+    days = _int(request.data.get("days"))
+    deadlines.check_extension(dispatch=lead, call=call, days=days)
+    new_due = deadlines.extend(dispatch=lead, days=days)
+    lead.save(update_fields=["complete_due", "extension_count", "extension_days"])
+    return {
+        "approve": True,
+        "request": request.seq,
+        "days": days,
+        "complete_due": new_due.isoformat(),
+    }
+
+
+def _int(value: Any) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise InvalidInput(
+            _("Give a whole number of working days."),
+            code="call.invalid",
+            detail=[{"field": "days", "message": _("Give a whole number of working days.")}],
+        ) from None
+
+
+def _pending_extension(call: Call) -> CallEvent | None:
+    """The last extension request, if no decision followed it."""
+    last = (
+        call.events.filter(action__in=["request_extension", "decide_extension"])
+        .order_by("-seq")
+        .first()
+    )
+    return last if last is not None and last.action == "request_extension" else None
 
 
 @effect("agree_return")

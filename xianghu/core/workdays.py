@@ -54,7 +54,7 @@ WORKDAY = Holiday.Kind.WORKDAY.value
 
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$", re.ASCII)
 
-# A walk that meets no working day in ten years has a broken calendar, not a deadline.
+# Ten years without a working day is a broken calendar, not a deadline.
 _MAX_DAYS = 3660
 
 
@@ -140,15 +140,20 @@ def uncovered_years(years: Iterable[int]) -> list[int]:
     return [year for year in wanted if year not in covered]
 
 
-def coverage_warnings(*, years_ahead: int = 1, today: date | None = None) -> list[str]:
-    """Messages for the admin home and the overdue board: this year and the next
-    `years_ahead` years must be in the table before deadlines fall in them.
+def coverage_warnings(
+    *, years_ahead: int = 1, ahead_from_month: int = 11, today: date | None = None
+) -> list[str]:
+    """Messages for the admin home and the overdue board: the years deadlines are falling
+    in now or soon that the table does not cover.
 
-    A deadline set in December often ends in January, so the next year matters as soon
-    as the State Council publishes its notice (usually in November).
+    This year always counts. The next `years_ahead` years count from `ahead_from_month`
+    (November) on: the State Council usually publishes next year's notice in October or
+    November, and from then on December deadlines reach into January. Earlier in the year
+    the warning would only be noise (pass `ahead_from_month=1` to always include them).
     """
-    this_year = (today or timezone.localdate(timezone=CHINA_TZ)).year
-    years = range(this_year, this_year + max(years_ahead, 0) + 1)
+    today = today or timezone.localdate(timezone=CHINA_TZ)
+    ahead = max(years_ahead, 0) if today.month >= ahead_from_month else 0
+    years = range(today.year, today.year + ahead + 1)
     return [CoverageWarning(year).message for year in uncovered_years(years)]
 
 
@@ -250,7 +255,8 @@ def is_working_day(day: date, *, calendar: HolidayCalendar | None = None) -> boo
     """
     if isinstance(day, datetime):
         day = _local(day).date()
-    calendar = calendar or HolidayCalendar.load(day.year, day.year)
+    if calendar is None:
+        calendar = HolidayCalendar.load(day.year, day.year)
     return calendar.is_working_day(day)
 
 
@@ -279,7 +285,8 @@ def add_working_days(
     if days < 0:
         raise ValueError("days must not be negative")
     local = _local(start)
-    calendar = calendar or HolidayCalendar.load(local.year, local.year + 1)
+    if calendar is None:
+        calendar = HolidayCalendar.load(local.year, local.year + 1)
     day = local.date()
     if not calendar.is_working_day(day) or local.time() > hours.day_end:
         day = calendar.next_working_day(day)
@@ -308,20 +315,21 @@ def add_working_hours(
     remaining = timedelta(hours=hours_amount)
     if not remaining:
         return local
-    calendar = calendar or HolidayCalendar.load(local.year, local.year + 1)
+    if calendar is None:
+        calendar = HolidayCalendar.load(local.year, local.year + 1)
     day = local.date()
-    for _ in range(_MAX_DAYS):
-        if calendar.is_working_day(day):
-            for period_start, period_end in hours.periods:
-                begin = max(local, _at(day, period_start))
-                end = _at(day, period_end)
-                if begin >= end:
-                    continue
-                if end - begin >= remaining:
-                    return begin + remaining
-                remaining -= end - begin
-        day += timedelta(days=1)
-    raise ValueError(f"no end within {_MAX_DAYS} days after {start}")
+    if not calendar.is_working_day(day):
+        day = calendar.next_working_day(day)
+    while True:  # every working day after the first takes `hours.per_day` (> 0) off
+        for period_start, period_end in hours.periods:
+            begin = max(local, _at(day, period_start))
+            end = _at(day, period_end)
+            if begin >= end:
+                continue
+            if end - begin >= remaining:
+                return begin + remaining
+            remaining -= end - begin
+        day = calendar.next_working_day(day)
 
 
 def working_time_between(
@@ -337,7 +345,8 @@ def working_time_between(
     local_start, local_end = _local(start), _local(end)
     if local_end < local_start:
         return -working_time_between(end, start, hours=hours, calendar=calendar)
-    calendar = calendar or HolidayCalendar.load(local_start.year, local_end.year)
+    if calendar is None:
+        calendar = HolidayCalendar.load(local_start.year, local_end.year)
     total = timedelta()
     day = local_start.date()
     while day <= local_end.date():
@@ -546,7 +555,9 @@ def _read_row(
     except ValueError:  # 2027-02-30
         day = None
     if day is None:
-        problem(gettext("“%(value)s” is not a date written YYYY-MM-DD.") % {"value": raw_date})
+        problem(
+            gettext("“%(value)s” is not a valid date written YYYY-MM-DD.") % {"value": raw_date}
+        )
         ok = False
     elif day.year != year:
         problem(gettext("%(date)s is not in %(year)s.") % {"date": day.isoformat(), "year": year})
