@@ -195,6 +195,16 @@ TASKS = {
 }
 # The worker writes a heartbeat this often; /healthz calls it stale after 3 missed beats.
 XH_WORKER_HEARTBEAT_SECONDS = env.int("XH_WORKER_HEARTBEAT_SECONDS", default=10)
+# Tasks the worker enqueues periodically: (dotted path of a task taking no arguments,
+# interval in seconds). Each is enqueued only when no unfinished result of it is queued
+# and none was enqueued within the interval, so several workers never pile up copies. An
+# empty list schedules nothing.
+XH_PERIODIC_TASKS = [
+    (
+        "xianghu.calls.tasks.supervision_sweep",
+        env.int("XH_SUPERVISION_SWEEP_SECONDS", default=60),
+    ),
+]
 
 NINJA_PAGINATION_PER_PAGE = 50
 

@@ -155,3 +155,45 @@ def test_a_return_must_be_asked_within_its_window(world, dispatched_at):
         step(world, "handler", call, "request_return", t(2024, 10, 9, 9, 0), reason="不属于本部门")
     assert exc.value.code == "call.return_window_passed"
     step(world, "handler", call, "request_return", t(2024, 10, 8, 17, 0), reason="不属于本部门")
+
+
+def test_a_reopened_call_gets_fresh_clocks(world, dispatched_at):
+    call, lead = dispatched_at(t(2024, 9, 30, 10, 0))
+    step(world, "handler", call, "sign", t(2024, 9, 30, 11, 0))
+    step(world, "handler", call, "respond", t(2024, 9, 30, 15, 0), mode="on_site")
+    step(world, "handler", call, "complete", t(2024, 10, 8, 9, 0), result="已处置")
+    step(
+        world,
+        "reporter",
+        call,
+        "evaluate",
+        t(2024, 10, 9, 9, 0),
+        evaluation="unsatisfied",
+        resolved="no",
+    )
+    lead.refresh_from_db()
+    assert lead.responded_at is None
+    assert lead.completed_at is None
+    assert lead.respond_due == t(2024, 10, 10, 9, 0)  # 24 hours from the reopening
+    # 5 working days from Wednesday 10-09: 10, 11, 12 (a working Saturday), 14, 15.
+    assert lead.complete_due == t(2024, 10, 15, 17, 30)
+    call.refresh_from_db()
+    assert call.next_deadline == lead.respond_due
+
+
+def test_assisting_clocks_do_not_hold_the_calls_next_deadline(world, new_call, calendar_2024):
+    call = new_call(code="D1-04-2")
+    when = t(2024, 10, 8, 9, 0)
+    for key, action in (("reporter", "submit"), ("tleader", "approve"), ("operator", "accept")):
+        services.call_transition(actor=as_(world, key), call=call, action=action, at=when)
+    services.call_transition(
+        actor=as_(world, "operator"),
+        call=call,
+        action="dispatch",
+        data={"lead": world.orgs["dept"].pk, "assisting": [world.orgs["police"].pk]},
+        at=when,
+    )
+    step(world, "handler", call, "sign", t(2024, 10, 8, 9, 30))
+    call.refresh_from_db()
+    lead = Dispatch.objects.get(call=call, role="lead")
+    assert call.next_deadline == lead.respond_due

@@ -257,3 +257,35 @@ def test_docs_workflow_md_is_generated_from_the_table():
 
     doc = (Path(__file__).resolve().parents[2] / "docs" / "workflow.md").read_text(encoding="utf-8")
     assert generated_block() in doc, "run: manage.py workflow_doc"
+
+
+def test_malformed_ids_are_refused_not_crashes(world, act, new_call):
+    call = new_call()
+    act("reporter", call, "submit")
+    act("tleader", call, "approve")
+    act("operator", call, "accept")
+    with pytest.raises(InvalidInput):
+        act("operator", call, "dispatch", lead="abc")
+    with pytest.raises(InvalidInput):
+        act("operator", call, "merge", into="x")
+
+
+def test_village_staff_retry_finds_the_townships_call(world, lists):
+    first, created = services.call_create(
+        actor=as_(world, "village_reporter"),
+        caller=world.orgs["v1"],
+        draft=CallDraft(title="村道积水", description="村口道路积水严重", location=world.t1),
+        idempotency_key="v-1",
+    )
+    again, created_again = services.call_create(
+        actor=as_(world, "village_reporter"),
+        caller=world.orgs["v1"],
+        draft=CallDraft(title="村道积水", description="村口道路积水严重", location=world.t1),
+        idempotency_key="v-1",
+    )
+    assert (created, created_again, again.pk, first.caller) == (
+        True,
+        False,
+        first.pk,
+        world.orgs["t1"],
+    )

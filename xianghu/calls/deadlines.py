@@ -14,7 +14,7 @@ from xianghu.catalog.limits import Limit, parse_limit
 from xianghu.core.errors import InvalidInput
 from xianghu.core.workdays import DEFAULT_HOURS, HolidayCalendar, WorkingHours, deadline
 
-from .models import Call, Dispatch, Urgency
+from .models import Call, Dispatch, DispatchRole, Urgency
 
 
 @dataclass(frozen=True)
@@ -133,10 +133,24 @@ def extend(*, dispatch: Dispatch, days: int, hours: WorkingHours = DEFAULT_HOURS
     return dispatch.complete_due
 
 
+def restart_for_redo(
+    *, dispatch: Dispatch, call: Call, at: datetime, hours: WorkingHours = DEFAULT_HOURS
+) -> None:
+    """A reopened call (重办) gets fresh respond and complete clocks from the reopening."""
+    limits = limits_for(call)
+    calendar = HolidayCalendar.load(at.year, at.year + 1)
+    dispatch.responded_at = None
+    dispatch.completed_at = None
+    dispatch.respond_due = _due(at, limits.respond, hours, calendar)
+    dispatch.complete_due = _due(at, limits.complete, hours, calendar)
+
+
 def next_deadline(call: Call) -> datetime | None:
-    """The earliest deadline still open on the call's active dispatches (for the sweep)."""
+    """The earliest deadline still open on the lead dispatch (for the sweep). Assisting
+    departments' clocks are recorded but supervision follows the lead, which answers for
+    the call."""
     dues: list[datetime] = []
-    for d in call.dispatches.filter(active=True):
+    for d in call.dispatches.filter(active=True, role=DispatchRole.LEAD):
         if d.signed_at is None and d.sign_due:
             dues.append(d.sign_due)
         elif d.responded_at is None and d.respond_due:

@@ -172,16 +172,17 @@ def call_create(
         raise PermissionDenied(
             _("You can only call on behalf of your own organisation."), code="call.not_a_caller"
         )
+    # Village staff call on behalf of their township: the call (and its key) is the township's.
+    caller_org = caller
+    if caller.kind == OrgKind.VILLAGE:
+        caller_org = Organisation.objects.get(kind=OrgKind.TOWNSHIP, township_id=caller.township_id)
     key = clean_text(idempotency_key)[:64] or None
     if key is not None:
-        existing = Call.objects.filter(caller=caller, idempotency_key=key).first()
+        existing = Call.objects.filter(caller=caller_org, idempotency_key=key).first()
         if existing is not None:
             return _same_or_conflict(existing, draft), False
     fields = _validate_draft(caller, draft)
     direction = _direction(caller, draft)
-    caller_org = caller
-    if caller.kind == OrgKind.VILLAGE:
-        caller_org = Organisation.objects.get(kind=OrgKind.TOWNSHIP, township_id=caller.township_id)
     at = at or timezone.now()
     county = caller_org.county
     assert county is not None  # checked by _validate_draft
@@ -352,8 +353,16 @@ def _after_commit(event: CallEvent) -> None:
 # ---- effects of the actions ------------------------------------------------------------------
 
 
+def _id(value: Any) -> int:
+    """An id from client data; malformed ones match nothing instead of crashing."""
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return 0
+
+
 def _org(pk: Any, call: Call) -> Organisation:
-    org = Organisation.objects.filter(pk=pk, county=call.county, is_active=True).first()
+    org = Organisation.objects.filter(pk=_id(pk), county=call.county, is_active=True).first()
     if org is None:
         raise InvalidInput(
             _("Unknown organisation."),
@@ -483,8 +492,8 @@ def _evaluate(
         call.reopen_count += 1
         lead = lead_dispatch(call)
         if lead is not None:
-            lead.completed_at = None
-            lead.save(update_fields=["completed_at"])
+            deadlines.restart_for_redo(dispatch=lead, call=call, at=at)
+            lead.save(update_fields=["responded_at", "completed_at", "respond_due", "complete_due"])
     return {"reopen_count": call.reopen_count}
 
 
@@ -589,7 +598,7 @@ def _agree_return(
 def _merge(
     call: Call, data: Mapping[str, Any], at: datetime, actor: Actor | None
 ) -> dict[str, Any]:
-    target = Call.objects.filter(pk=data.get("into") or 0, county=call.county).first()
+    target = Call.objects.filter(pk=_id(data.get("into")), county=call.county).first()
     if (
         target is None
         or target.pk == call.pk

@@ -1,0 +1,194 @@
+"""The worker's scheduler of periodic tasks (`XH_PERIODIC_TASKS`), on the database backend
+and with a fake clock (the database's timestamps follow the same clock)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+from datetime import datetime, timedelta
+
+import pytest
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.core.management import call_command
+from django.test import override_settings
+from django.utils import timezone
+
+from xianghu.calls.tasks import supervision_sweep
+from xianghu.core.management.commands.worker import (
+    PeriodicScheduler,
+    resolve_periodic,
+    run_periodic,
+)
+from xianghu.core.models import WorkerHeartbeat
+
+DB_TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+PRUNE = "xianghu.core.tasks.prune_worker_heartbeats"
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = timezone.now().replace(microsecond=0)
+        self.start = self.now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def at(self, seconds: float) -> FakeClock:
+        self.now = self.start + timedelta(seconds=seconds)
+        return self
+
+
+@pytest.fixture
+def clock(monkeypatch) -> FakeClock:
+    fake = FakeClock()
+    # auto_now_add (enqueued_at), the worker's heartbeats and the queue use it too.
+    monkeypatch.setattr(timezone, "now", fake)
+    return fake
+
+
+def scheduler(clock: FakeClock, every: float = 60) -> PeriodicScheduler:
+    return PeriodicScheduler(resolve_periodic([(PRUNE, every)]), clock=clock)
+
+
+def results():
+    from django_tasks_db.models import DBTaskResult
+
+    return DBTaskResult.objects.filter(task_path=PRUNE)
+
+
+def run_worker() -> None:
+    call_command("worker", "--batch", "--no-startup-delay", "--worker-id", "w-test", verbosity=0)
+
+
+@override_settings(TASKS=DB_TASKS)
+@pytest.mark.django_db(transaction=True)
+def test_a_due_task_is_enqueued_once_then_again_after_the_interval(
+    clock, django_assert_num_queries
+):
+    worker = scheduler(clock)
+    assert worker.tick() == [PRUNE]
+    assert results().filter(status="READY").count() == 1
+    with django_assert_num_queries(0):  # not due yet: no query at all
+        assert worker.tick() == []
+        clock.at(30)
+        assert worker.tick() == []
+    # Due again, but the first is still queued: no second copy.
+    clock.at(61)
+    assert worker.tick() == []
+    assert results().count() == 1
+    run_worker()
+    assert results().get().status == "SUCCESSFUL"
+    clock.at(66)
+    assert worker.tick() == [PRUNE]
+    assert results().count() == 2
+    assert results().filter(status="READY").count() == 1
+
+
+@override_settings(TASKS=DB_TASKS)
+@pytest.mark.django_db(transaction=True)
+def test_two_workers_enqueue_once_per_interval(clock):
+    first, second = scheduler(clock), scheduler(clock)
+    assert first.tick() == [PRUNE]
+    clock.at(5)
+    assert second.tick() == []  # queued by the other worker
+    run_worker()
+    clock.at(10)
+    assert second.tick() == []  # finished, but enqueued within the interval
+    clock.at(61)
+    assert first.tick() + second.tick() == [PRUNE]
+    assert results().count() == 2
+
+
+@override_settings(TASKS=DB_TASKS)
+@pytest.mark.django_db(transaction=True)
+def test_a_task_running_on_a_live_worker_blocks_one_on_a_dead_worker_does_not(clock):
+    worker = scheduler(clock)
+    assert worker.tick() == [PRUNE]
+    results().update(status="RUNNING", worker_ids=["w-live"], started_at=clock.now)
+    WorkerHeartbeat.objects.create(
+        worker_id="w-live", hostname="h", pid=1, started_at=clock.now, seen_at=clock.now
+    )
+    clock.at(65)
+    WorkerHeartbeat.objects.update(seen_at=clock.now)  # still beating: the run goes on
+    assert worker.tick() == []
+    # The worker died with the task: no beat for more than 3 beats.
+    clock.at(65 + 3 * settings.XH_WORKER_HEARTBEAT_SECONDS + 1)
+    assert worker.tick() == [PRUNE]
+    assert results().count() == 2
+
+
+@override_settings(XH_PERIODIC_TASKS=[])
+def test_an_empty_setting_schedules_nothing():
+    # No database mark: a query would fail the test.
+    worker = PeriodicScheduler.from_settings()
+    assert not worker
+    assert worker.tick() == []
+
+
+def test_the_default_setting_schedules_the_supervision_sweep():
+    (entry,) = resolve_periodic(settings.XH_PERIODIC_TASKS)
+    assert entry.task is supervision_sweep
+    assert entry.every == timedelta(seconds=60)
+
+
+@pytest.mark.parametrize(
+    "entries",
+    [
+        [("xianghu.calls.tasks.no_such_task", 60)],
+        [("xianghu.core.tasks.timedelta", 60)],  # importable, but not a task
+        [(PRUNE, 0)],
+        [(PRUNE,)],
+    ],
+)
+def test_wrong_entries_stop_the_worker_at_start(entries):
+    with pytest.raises(ImproperlyConfigured):
+        resolve_periodic(entries)
+
+
+@override_settings(TASKS=DB_TASKS)
+@pytest.mark.django_db(transaction=True)
+def test_the_thread_ticks_until_stopped_and_survives_errors(clock, caplog):
+    stop = threading.Event()
+    stop.set()  # one tick, then stop
+    run_periodic(scheduler(clock), stop)
+    assert results().count() == 1
+
+    class Broken(PeriodicScheduler):
+        def tick(self) -> list[str]:
+            raise RuntimeError("database gone")
+
+    run_periodic(Broken(()), stop)  # logged, not raised
+    assert "periodic task scheduling failed" in caplog.text
+
+
+@override_settings(TASKS=DB_TASKS, XH_PERIODIC_TASKS=[(PRUNE, 1)])
+@pytest.mark.django_db(transaction=True)
+def test_the_worker_enqueues_and_runs_its_periodic_tasks():
+    # The worker stops after one task; should the task never come, SIGTERM stops it.
+    guard = threading.Timer(30, os.kill, (os.getpid(), signal.SIGTERM))
+    guard.start()
+    try:
+        call_command(
+            "worker",
+            "--max-tasks",
+            "1",
+            "--interval",
+            "0.05",
+            "--no-startup-delay",
+            "--no-reload",
+            "--worker-id",
+            "w-periodic",
+            verbosity=0,
+        )
+    finally:
+        guard.cancel()
+    assert results().filter(status="SUCCESSFUL").count() == 1
+
+
+@override_settings(TASKS=DB_TASKS, XH_PERIODIC_TASKS=[(PRUNE, 3600)])
+@pytest.mark.django_db(transaction=True)
+def test_a_batch_worker_schedules_nothing():
+    run_worker()
+    assert results().count() == 0

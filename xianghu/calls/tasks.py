@@ -1,0 +1,16 @@
+"""Background tasks of the call loop (django-tasks; run by `manage.py worker`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django_tasks import task
+
+from .supervision import run_sweep
+
+
+@task()
+def supervision_sweep() -> dict[str, Any]:
+    """One supervision sweep at the current time (cards, supervision orders, automatic
+    closes); the worker enqueues it every minute (`XH_PERIODIC_TASKS`)."""
+    return run_sweep().as_dict()
