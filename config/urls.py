@@ -16,6 +16,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("orgs/", include("xianghu.regions.urls")),
     path("catalog/", include("xianghu.catalog.urls")),
     path("calls/", include("xianghu.calls.urls")),
+    path("notifications/", include("xianghu.notify.urls")),
     path("assessment/", include("xianghu.assessment.urls")),
     path("routing/", include("xianghu.routing.urls")),
     path("participation/", include("xianghu.participation.urls")),

@@ -34,6 +34,7 @@ INSTALLED_APPS = [
     "xianghu.core",
     "xianghu.accounts",
     "xianghu.regions",
+    "xianghu.notify",
     "xianghu.catalog",
     "xianghu.calls",
     "xianghu.assessment",
@@ -82,6 +83,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "csp.context_processors.nonce",
                 "xianghu.workbench.context_processors.workbench",
+                "xianghu.notify.context_processors.unread",
             ],
         },
     }
@@ -210,6 +212,31 @@ NINJA_PAGINATION_PER_PAGE = 50
 
 # Responsibility-list uploads (Excel/CSV) larger than this are refused before parsing.
 XH_CATALOG_MAX_UPLOAD_BYTES = env.int("XH_CATALOG_MAX_UPLOAD_BYTES", default=5 * 1024 * 1024)
+
+# Notifications (docs/notifications.md). Links in e-mails and SMS start with XH_SITE_URL.
+XH_SITE_URL = env.str("XH_SITE_URL", default="")
+# E-mail: off until a mail server is named (or another Django mail backend is chosen).
+EMAIL_BACKEND = env.str("XH_EMAIL_BACKEND", default="django.core.mail.backends.smtp.EmailBackend")
+EMAIL_HOST = env.str("XH_EMAIL_HOST", default="")
+EMAIL_PORT = env.int("XH_EMAIL_PORT", default=25)
+EMAIL_HOST_USER = env.str("XH_EMAIL_HOST_USER", default="")
+EMAIL_HOST_PASSWORD = env.str("XH_EMAIL_HOST_PASSWORD", default="")
+EMAIL_USE_TLS = env.bool("XH_EMAIL_USE_TLS", default=False)
+EMAIL_USE_SSL = env.bool("XH_EMAIL_USE_SSL", default=False)
+EMAIL_TIMEOUT = env.int("XH_EMAIL_TIMEOUT", default=10)
+DEFAULT_FROM_EMAIL = env.str("XH_EMAIL_FROM", default="xianghu@localhost")
+# SMS and WeChat are off until configured; an unconfigured channel records "skipped".
+XH_SMS_GATEWAY_URL = env.str("XH_SMS_GATEWAY_URL", default="")
+XH_SMS_GATEWAY_TOKEN = env.str("XH_SMS_GATEWAY_TOKEN", default="")
+XH_WECHAT_APP_ID = env.str("XH_WECHAT_APP_ID", default="")
+XH_WECHAT_APP_SECRET = env.str("XH_WECHAT_APP_SECRET", default="")
+XH_WECHAT_TEMPLATE_ID = env.str("XH_WECHAT_TEMPLATE_ID", default="")
+# Outgoing HTTP (webhooks, SMS gateway): short timeouts, no redirects.
+XH_HTTP_TIMEOUT_SECONDS = env.float("XH_HTTP_TIMEOUT_SECONDS", default=5.0)
+# Seconds to wait after the 1st, 2nd, … failed webhook attempt; after the last: failed.
+XH_WEBHOOK_RETRY_SCHEDULE = env.list(
+    "XH_WEBHOOK_RETRY_SCHEDULE", cast=int, default=[60, 300, 1800, 7200]
+)
 
 LOG_FORMAT = env.str("XH_LOG_FORMAT", default="json")
 LOG_LEVEL = env.str("XH_LOG_LEVEL", default="INFO")

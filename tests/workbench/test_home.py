@@ -13,14 +13,19 @@ from tests import factories as f
         (
             "reporter",
             "乡镇呼叫员",
-            {"role", "township", "agencies"},
+            {"role", "township", "agencies", "calls"},
             ["本乡镇：王庄镇人民政府", "派出所"],
         ),
-        ("tleader", "乡镇领导", {"role", "township", "agencies"}, ["审核本乡镇"]),
-        ("operator", "平台受理员", {"role", "county"}, ["全县概况：清河县", "柳林镇人民政府"]),
-        ("handler", "部门承办人", {"role", "department"}, ["本单位：清河县应急管理局"]),
-        ("dleader", "部门领导", {"role", "department"}, ["统筹本部门"]),
-        ("police_leader", "部门领导", {"role", "department"}, ["王庄镇"]),
+        ("tleader", "乡镇领导", {"role", "township", "agencies", "calls"}, ["审核本乡镇"]),
+        (
+            "operator",
+            "平台受理员",
+            {"role", "county", "calls"},
+            ["全县概况：清河县", "柳林镇人民政府"],
+        ),
+        ("handler", "部门承办人", {"role", "department", "calls"}, ["本单位：清河县应急管理局"]),
+        ("dleader", "部门领导", {"role", "department", "calls"}, ["统筹本部门"]),
+        ("police_leader", "部门领导", {"role", "department", "calls"}, ["王庄镇"]),
         ("bianban", "编办审核员", {"role", "county"}, ["清单调整"]),
         ("assessor", "考核员", {"role", "county"}, ["响应率"]),
         ("admin", "系统管理员", {"role", "admin"}, ["后台管理", "API 文档"]),
@@ -83,3 +88,32 @@ def test_english_is_available(world, client):
     assert "Platform operator" in html
     client.post("/i18n/setlang/", {"language": "zh-hans", "next": "/"})
     assert "工作台" in client.get("/").content.decode()
+
+
+def test_the_calls_panel_counts_and_links(world, client, lists, django_assert_max_num_queries):
+    from xianghu.calls import services
+    from xianghu.calls.services import CallDraft
+    from xianghu.regions.selectors import actor_for_user
+
+    def actor(key):
+        return actor_for_user(user=world.users[key])
+
+    draft = CallDraft(title="待受理", description="描述", location=world.t1)
+    waiting, _ = services.call_create(actor=actor("reporter"), caller=world.orgs["t1"], draft=draft)
+    services.call_transition(actor=actor("reporter"), call=waiting, action="submit")
+    services.call_transition(actor=actor("tleader"), call=waiting, action="approve")
+    services.call_create(
+        actor=actor("reporter"),
+        caller=world.orgs["t1"],
+        draft=CallDraft(title="草稿", description="描述", location=world.t1),
+    )
+    world.login(client, "operator")
+    with django_assert_max_num_queries(14):
+        r = client.get("/")
+    [panel] = [p for p in r.context["panels"] if p.key == "calls"]
+    assert [v for _label, v in panel.figures] == [1, 0, 0]
+    assert "/calls/?tab=to_accept" in r.content.decode()
+    client.logout()
+    world.login(client, "reporter")
+    [panel] = [p for p in client.get("/").context["panels"] if p.key == "calls"]
+    assert [v for _label, v in panel.figures] == [1, 1, 0]

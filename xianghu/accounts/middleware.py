@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 security_log = logging.getLogger("xianghu.security")
 
 _LAST_SEEN = "xh_last_seen"
+_TOUCH_EVERY = 60
 SESSION_EXPIRED = _("Your session has expired. Please log in again.")
 
 
@@ -33,7 +34,9 @@ class SessionExpiryMiddleware:
                 security_log.info("session idle timeout", extra={"user_id": request.user.pk})
                 logout(request)
                 expired = True
-            else:
+            elif last_seen is None or now - int(last_seen) >= _TOUCH_EVERY:
+                # Written at most once a minute: a session save on every request would
+                # cost a database write and a Set-Cookie per request.
                 request.session[_LAST_SEEN] = now
         elif settings.SESSION_COOKIE_NAME in request.COOKIES and not request.session.keys():
             # A cookie with no live session behind it: expired or logged out elsewhere.

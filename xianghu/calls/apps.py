@@ -12,8 +12,16 @@ class CallsConfig(AppConfig):
     verbose_name = _("Calls")
 
     def ready(self) -> None:
-        from . import access  # noqa: F401  (registers the access policies)
+        from . import (
+            access,  # noqa: F401  (registers the access policies)
+            notifying,
+            services,
+        )
         from .integrity import install_append_only_triggers
+
+        # Notifications and webhooks of every committed event (docs/notifications.md).
+        if notifying.on_call_event not in services.AFTER_COMMIT:
+            services.AFTER_COMMIT.append(notifying.on_call_event)
 
         post_migrate.connect(
             install_append_only_triggers, sender=self, dispatch_uid="calls_append_only"

@@ -1,5 +1,15 @@
-"""Pages of the calls app, mounted at /calls/ (none yet)."""
+"""Pages of the calls app, mounted at /calls/."""
+
+from django.urls import path
+
+from . import views
 
 app_name = "calls"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.call_list, name="list"),
+    path("new/", views.call_new, name="new"),
+    path("overdue/", views.overdue_board, name="overdue"),
+    path("<int:pk>/", views.call_detail, name="detail"),
+    path("<int:pk>/act/<slug:action>/", views.call_act, name="act"),
+]

@@ -10,11 +10,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Count
+from django.db.models import Count, Q
 from django.http import HttpRequest
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
+from xianghu.calls import selectors as call_selectors
+from xianghu.calls.workflow import State
 from xianghu.catalog import selectors as catalog_selectors
 from xianghu.catalog.models import Admission, ChangeRequest, DecisionStatus
 from xianghu.core import access
@@ -294,6 +298,104 @@ _LIST_PANELS: dict[str, Callable[[Membership, Actor], list[Panel]]] = {
 }
 
 
+# ---- calls (乡呼县应) ---------------------------------------------------------------------
+
+_S = State
+_WORKING = [_S.DISPATCHED, _S.SIGNED, _S.IN_PROGRESS, _S.REOPENED]
+# Per side: (tab of the call list, label, filter on the visible calls); `mine` limits to
+# the calls the actor's organisations made or handle (as the list's tabs do).
+_CALL_FIGURES: dict[str, tuple[bool, list[tuple[str, Any, Q]]]] = {
+    "township": (
+        True,
+        [
+            ("drafts", gettext_lazy("Drafts and returned"), Q(state__in=[_S.DRAFT, _S.RETURNED])),
+            (
+                "in_progress",
+                gettext_lazy("With the county"),
+                Q(
+                    state__in=[
+                        _S.APPROVED,
+                        _S.ACCEPTED,
+                        _S.RETURN_REQUESTED,
+                        _S.DISPUTED,
+                        *_WORKING,
+                    ]
+                ),
+            ),
+            (
+                "to_evaluate",
+                gettext_lazy("Awaiting our evaluation"),
+                Q(state=_S.AWAITING_EVALUATION),
+            ),
+        ],
+    ),
+    "platform": (
+        False,
+        [
+            ("to_accept", gettext_lazy("Waiting for acceptance"), Q(state=_S.APPROVED)),
+            ("to_dispatch", gettext_lazy("To dispatch"), Q(state=_S.ACCEPTED)),
+            ("overdue", gettext_lazy("Overdue"), Q(state__in=_WORKING)),
+        ],
+    ),
+    "department": (
+        True,
+        [
+            ("to_sign", gettext_lazy("To sign for"), Q(state=_S.DISPATCHED)),
+            (
+                "in_progress",
+                gettext_lazy("In progress"),
+                Q(state__in=[_S.SIGNED, _S.IN_PROGRESS, _S.REOPENED]),
+            ),
+            ("overdue", gettext_lazy("Overdue"), Q(state__in=_WORKING)),
+        ],
+    ),
+}
+
+
+def _calls_panel(side: str) -> Callable[[Membership, Actor], list[Panel]]:
+    def build(m: Membership, actor: Actor) -> list[Panel]:
+        mine, figures = _CALL_FIGURES[side]
+        now = timezone.now()
+        qs = call_selectors.call_list(
+            actor=actor, filters=call_selectors.CallFilters(mine=mine)
+        ).prefetch_related(None)
+        counts = qs.aggregate(
+            **{
+                key: Count(
+                    "pk",
+                    filter=q & Q(next_deadline__lt=now) if key == "overdue" else q,
+                    distinct=True,
+                )
+                for key, _label, q in figures
+            }
+        )
+        url = reverse("calls:list")
+        rows = [Row(str(label), f"{url}?tab={key}") for key, label, _q in figures]
+        if m.role in (Role.PLATFORM_OPERATOR, Role.DEPARTMENT_LEADER):
+            rows.append(Row(_("Overdue board"), reverse("calls:overdue")))
+        if side != "platform":
+            rows.insert(0, Row(_("New call"), reverse("calls:new")))
+        return [
+            Panel(
+                key="calls",
+                title=_("Calls"),
+                figures=[(str(label), counts[key] or 0) for key, label, _q in figures],
+                rows=rows,
+            )
+        ]
+
+    return build
+
+
+_CALL_PANELS: dict[str, Callable[[Membership, Actor], list[Panel]]] = {
+    Role.TOWNSHIP_REPORTER: _calls_panel("township"),
+    Role.TOWNSHIP_LEADER: _calls_panel("township"),
+    Role.PLATFORM_OPERATOR: _calls_panel("platform"),
+    Role.DEPARTMENT_HANDLER: _calls_panel("department"),
+    Role.DEPARTMENT_LEADER: _calls_panel("department"),
+}
+
+
 def panels_for(*, request: HttpRequest, actor: Actor, membership: Membership | None) -> list[Panel]:
     if membership is None:
         # Public accounts without an organisation, and superusers without a membership.
@@ -304,4 +406,7 @@ def panels_for(*, request: HttpRequest, actor: Actor, membership: Membership | N
     list_panels = _LIST_PANELS.get(membership.role)
     if list_panels is not None:
         panels += list_panels(membership, actor)
+    call_panels = _CALL_PANELS.get(membership.role)
+    if call_panels is not None:
+        panels += call_panels(membership, actor)
     return panels
