@@ -267,3 +267,6 @@ LOGGING = {
 }
 
 XH_SITE_NAME = _("Xianghu — township calls, county responds")
+
+# Evidence photos of calls (docs/workflow.md): the largest file accepted, in bytes.
+XH_ATTACHMENT_MAX_BYTES = env.int("XH_ATTACHMENT_MAX_BYTES", default=10 * 1024 * 1024)

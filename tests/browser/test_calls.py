@@ -11,6 +11,7 @@ from playwright.sync_api import expect
 
 from tests.browser.conftest import login, screenshot
 from tests.calls.conftest import as_
+from tests.calls.test_attachments import png_bytes
 from tests.factories import PASSWORD
 from xianghu.calls import services
 from xianghu.calls.integrity import install_append_only_triggers
@@ -31,6 +32,7 @@ def _empty_the_event_log(transactional_db):
             cursor.execute("DROP TRIGGER IF EXISTS call_event_append_only ON calls_callevent")
         else:
             cursor.execute("DROP TRIGGER IF EXISTS call_event_no_delete")
+        cursor.execute("DELETE FROM calls_attachment")
         cursor.execute("DELETE FROM calls_callevent")
     install_append_only_triggers()
 
@@ -84,7 +86,8 @@ def make_call(world, lists, *, upto: list[tuple[str, str, dict]]) -> Call:
     return call
 
 
-def test_the_whole_loop_through_the_screens(page, phone_page, world, lists):
+def test_the_whole_loop_through_the_screens(page, phone_page, world, lists, settings, tmp_path):
+    settings.MEDIA_ROOT = str(tmp_path / "media")
     # The reporter files a call on the phone.
     phone = phone_page
     login(phone, "reporter", PASSWORD)
@@ -100,10 +103,16 @@ def test_the_whole_loop_through_the_screens(page, phone_page, world, lists):
     phone.select_option("#id_item", label="D1-01 工矿商贸企业安全生产监管")
     phone.fill("#id_address", "王庄镇1村东头厂房")
     assert phone.evaluate(OVERFLOW_JS) <= 0
+    phone.set_input_files(
+        "#id_photos", {"name": "现场.png", "mimeType": "image/png", "buffer": png_bytes()}
+    )
     screenshot(phone, "calls-new-phone")
     phone.get_by_test_id("save-call").click()
     state(phone, "draft")
     expect(phone.get_by_test_id("item")).to_contain_text("D1-01")
+    photo = phone.get_by_test_id("event-photo")
+    expect(photo).to_be_visible()
+    assert photo.evaluate("img => img.naturalWidth") == 1
     call = Call.objects.get()
     url = f"/calls/{call.pk}/"
     do(phone, "submit")

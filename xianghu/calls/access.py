@@ -12,7 +12,7 @@ from xianghu.core.policies import ALL, NOTHING, QueryPolicy
 from xianghu.regions.access import is_system_admin
 from xianghu.regions.roles import OrgKind, Role
 
-from .models import Call, CallEvent, Dispatch
+from .models import Attachment, Call, CallEvent, Dispatch
 
 
 def call_rule(actor: Actor, prefix: str = "") -> Q:
@@ -56,5 +56,13 @@ class CallEventPolicy(QueryPolicy):
 
 @register(Dispatch)
 class DispatchPolicy(QueryPolicy):
+    def rule(self, actor: Actor, action: str) -> Q:
+        return call_rule(actor, "call__") if action == "view" else NOTHING
+
+
+@register(Attachment)
+class AttachmentPolicy(QueryPolicy):
+    """A photo is seen by whoever sees its call."""
+
     def rule(self, actor: Actor, action: str) -> Q:
         return call_rule(actor, "call__") if action == "view" else NOTHING

@@ -19,6 +19,7 @@ from xianghu.catalog.models import Item
 from xianghu.core.errors import DomainError
 from xianghu.regions.models import Organisation, Region
 
+from .attachments import PHOTO_ACTIONS
 from .models import Call, Urgency
 from .workflow import Evaluation, Transition
 
@@ -251,6 +252,10 @@ class ActionForm(DomainErrorMixin, forms.Form):
             self.fields["comment"] = forms.CharField(
                 label=_("Comment"), required=False, max_length=2000, widget=_textarea(2)
             )
+
+    @property
+    def accepts_photos(self) -> bool:
+        return self.transition.action in PHOTO_ACTIONS
 
     @property
     def has_approve(self) -> bool:

@@ -7,12 +7,14 @@ SLA figures and rankings are derived (docs/workflow.md).
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from .workflow import State
@@ -240,3 +242,67 @@ class CallEvent(models.Model):
     def clean(self) -> None:
         if self.to_state not in State.values:
             raise ValidationError({"to_state": _("Unknown state.")})
+
+
+def attachment_upload_to(instance: Attachment, filename: str) -> str:
+    """A random name under calls/<yyyy>/<mm>/; the user's file name is never used."""
+    now = timezone.now()
+    ext = ATTACHMENT_EXTENSIONS.get(instance.content_type, "bin")
+    return f"calls/{now:%Y}/{now:%m}/{uuid.uuid4().hex}.{ext}"
+
+
+# The image types a photo may have, with the extension of the generated name.
+ATTACHMENT_EXTENSIONS = {
+    "image/jpeg": "jpg",
+    "image/png": "png",
+    "image/webp": "webp",
+    "image/gif": "gif",
+}
+
+
+class Attachment(models.Model):
+    """An evidence photo of a call, attached with one of its events
+    (`attachments.attachment_save`). Stored under MEDIA_ROOT, which no URL serves:
+    the download view checks that the user may see the call."""
+
+    call = models.ForeignKey(
+        Call, verbose_name=_("call"), on_delete=models.PROTECT, related_name="attachments"
+    )
+    event = models.ForeignKey(
+        CallEvent,
+        verbose_name=_("event"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="attachments",
+    )
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("uploaded by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    organisation = models.ForeignKey(
+        "regions.Organisation",
+        verbose_name=_("organisation"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    original_name = models.CharField(_("original file name"), max_length=120, blank=True)
+    content_type = models.CharField(_("content type"), max_length=32)
+    size = models.PositiveIntegerField(_("size"))
+    sha256 = models.CharField(_("SHA-256"), max_length=64)
+    file = models.FileField(_("file"), upload_to=attachment_upload_to, max_length=200)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("attachment")
+        verbose_name_plural = _("attachments")
+        ordering = ["call", "created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.call_id}: {self.file.name}"

@@ -12,4 +12,5 @@ urlpatterns = [
     path("overdue/", views.overdue_board, name="overdue"),
     path("<int:pk>/", views.call_detail, name="detail"),
     path("<int:pk>/act/<slug:action>/", views.call_act, name="act"),
+    path("attachments/<int:pk>/", views.attachment_download, name="attachment"),
 ]

@@ -22,7 +22,8 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import HttpResponse
+from django.db import transaction
+from django.http import FileResponse, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -43,8 +44,9 @@ from xianghu.regions.roles import OrgKind, Role
 from xianghu.regions.selectors import townships_of_county
 
 from . import selectors, services
+from .attachments import PHOTO_ACTIONS, attachment_save, attachments_check
 from .forms import CHOICE_LABELS, ActionForm, CallForm
-from .models import Call, CallEvent, Direction, Dispatch, DispatchRole, Urgency
+from .models import Attachment, Call, CallEvent, Direction, Dispatch, DispatchRole, Urgency
 from .supervision import CARD_STATES, due_horizon, open_clock
 from .workflow import BY_ACTION, CREATE, OPEN, Party, State
 
@@ -273,13 +275,22 @@ def call_new(request: XhRequest) -> HttpResponse:
                 longitude=data.get("longitude"),
                 callee=form.callee_obj,
             )
+            photos = request.FILES.getlist("photos")
             try:
-                call, created = services.call_create(
-                    actor=request.actor,
-                    caller=org,
-                    draft=draft,
-                    idempotency_key=data["idempotency_key"],
-                )
+                attachments_check(photos)
+                with transaction.atomic():
+                    call, created = services.call_create(
+                        actor=request.actor,
+                        caller=org,
+                        draft=draft,
+                        idempotency_key=data["idempotency_key"],
+                    )
+                    if created and photos:
+                        event = CallEvent.objects.get(call=call, action=CREATE)
+                        for photo in photos:
+                            attachment_save(
+                                actor=request.actor, call=call, upload=photo, event=event
+                            )
             except DomainError as exc:
                 form.add_domain_error(exc)
                 status = exc.status
@@ -448,6 +459,7 @@ class EventRow:
     to_label: str
     changed: bool
     details: list[tuple[str, str]] = field(default_factory=list)
+    photos: list[Attachment] = field(default_factory=list)
 
 
 def _state_label(state: str) -> str:
@@ -455,6 +467,10 @@ def _state_label(state: str) -> str:
 
 
 def _timeline(actor: Actor, call: Call) -> list[EventRow]:
+    photos: dict[int, list[Attachment]] = defaultdict(list)
+    for photo in access.visible(actor, Attachment.objects.filter(call=call)).order_by("pk"):
+        if photo.event_id is not None:
+            photos[photo.event_id].append(photo)
     rows = []
     for e in selectors.call_timeline(actor=actor, call=call):
         if e.action == CREATE:
@@ -479,6 +495,7 @@ def _timeline(actor: Actor, call: Call) -> list[EventRow]:
                 to_label=_state_label(e.to_state),
                 changed=e.from_state != e.to_state,
                 details=_details(e),
+                photos=photos.get(e.pk, []),
             )
         )
     return rows
@@ -603,14 +620,20 @@ def call_act(request: XhRequest, pk: int, action: str) -> HttpResponse:
     form = _action_form(actor, call, action, parties=parties, data=request.POST)
     if not form.is_valid():
         return _render_call(request, call, bound=form, status=400)
+    photos = request.FILES.getlist("photos") if action in PHOTO_ACTIONS else []
     try:
-        services.call_transition(
-            actor=actor,
-            call=call,
-            action=action,
-            data=form.data_for_service(),
-            expected_state=form.cleaned_data["expected_state"],
-        )
+        attachments_check(photos)
+        # One transaction: a refused photo rolls the action back too.
+        with transaction.atomic():
+            event = services.call_transition(
+                actor=actor,
+                call=call,
+                action=action,
+                data=form.data_for_service(),
+                expected_state=form.cleaned_data["expected_state"],
+            )
+            for photo in photos:
+                attachment_save(actor=actor, call=call, upload=photo, event=event)
     except DomainError as exc:
         if isinstance(exc, NotFound):
             raise
@@ -621,6 +644,20 @@ def call_act(request: XhRequest, pk: int, action: str) -> HttpResponse:
         return _render_call(request, fresh, bound=form, status=exc.status)
     messages.success(request, _("Done: %(action)s.") % {"action": transition.label})
     return redirect("calls:detail", pk=call.pk)
+
+
+@login_required
+def attachment_download(request: XhRequest, pk: int) -> FileResponse:
+    """A photo of a call, to whoever may see the call (404 to anyone else)."""
+    attachment = Attachment.objects.select_related("call").filter(pk=pk).first()
+    if attachment is None or not access.can(request.actor, "view", attachment.call):
+        raise NotFound()
+    name = attachment.file.name.rsplit("/", 1)[-1]
+    response = FileResponse(attachment.file.open("rb"), content_type=attachment.content_type)
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Disposition"] = f'inline; filename="{name}"'
+    response["Cache-Control"] = "private, max-age=3600"
+    return response
 
 
 # ---- the overdue board ----------------------------------------------------------------------
