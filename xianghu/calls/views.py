@@ -37,7 +37,7 @@ from xianghu.core.actor import Actor
 from xianghu.core.errors import DomainError, NotFound, PermissionDenied
 from xianghu.core.http import XhRequest
 from xianghu.core.masking import mask_phone
-from xianghu.core.workdays import HolidayCalendar
+from xianghu.core.workdays import HolidayCalendar, coverage_warnings
 from xianghu.regions.current import current_membership
 from xianghu.regions.models import Membership, Organisation, Region
 from xianghu.regions.roles import OrgKind, Role
@@ -735,4 +735,8 @@ def overdue_board(request: XhRequest) -> HttpResponse:
                 ],
             )
         )
-    return render(request, "calls/overdue.html", {"rows": rows, "horizon": horizon})
+    return render(
+        request,
+        "calls/overdue.html",
+        {"rows": rows, "horizon": horizon, "calendar_warnings": coverage_warnings()},
+    )

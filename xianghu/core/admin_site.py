@@ -20,3 +20,14 @@ def restrict_admin_to_system_admins(site: AdminSite) -> None:
         return bool(actor is not None and actor.has_role("system_admin"))
 
     site.has_permission = MethodType(has_permission, site)  # type: ignore[method-assign]
+
+    original_index = site.index
+
+    def index(request: HttpRequest, extra_context: dict[str, Any] | None = None) -> Any:
+        # The admin home warns when the holiday table does not cover the coming deadlines.
+        from .workdays import coverage_warnings
+
+        context = {"calendar_warnings": coverage_warnings(), **(extra_context or {})}
+        return original_index(request, extra_context=context)
+
+    site.index = index  # type: ignore[method-assign]
