@@ -10,7 +10,7 @@ session (with CSRF for writes) or an API key. Objects the caller may not see ans
 from datetime import datetime
 from typing import Literal
 
-from django.db.models import Count, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models import Count, OuterRef, Prefetch, QuerySet, Subquery
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -26,7 +26,6 @@ from xianghu.regions import selectors as region_selectors
 from xianghu.regions.models import Organisation
 
 from . import selectors, services
-from .access import PUBLIC_STATUSES
 from .guard import handoff_check
 from .models import (
     Admission,
@@ -93,13 +92,10 @@ def _item_refs(items: list[Item]) -> list[ItemRef]:
 
 
 def _with_version_in_force(qs: QuerySet[Catalogue], at: datetime) -> QuerySet[Catalogue]:
-    """Annotate `version_in_force_id`: the same rule as `selectors.version_in_force`, as
-    one subquery instead of one query per catalogue."""
+    """Annotate `version_in_force_id` (`selectors.in_force_at`), as one subquery instead
+    of one query per catalogue."""
     in_force = (
-        ListVersion.objects.filter(
-            catalogue=OuterRef("pk"), status__in=PUBLIC_STATUSES, valid_from__lte=at
-        )
-        .filter(Q(valid_to__isnull=True) | Q(valid_to__gt=at))
+        ListVersion.objects.filter(selectors.in_force_at(at), catalogue=OuterRef("pk"))
         .order_by("-valid_from")
         .values("pk")[:1]
     )

@@ -42,16 +42,18 @@ ITEM_FIELDS = (
 )
 
 
+def in_force_at(at: datetime) -> Q:
+    """The rule "in force at `at`" as a filter on ListVersion: published or superseded,
+    and `at` within [valid_from, valid_to). Every reader of "the list in force" uses it."""
+    return Q(status__in=(VersionStatus.PUBLISHED, VersionStatus.SUPERSEDED), valid_from__lte=at) & (
+        Q(valid_to__isnull=True) | Q(valid_to__gt=at)
+    )
+
+
 def version_in_force(*, catalogue: Catalogue, at: datetime | None = None) -> ListVersion | None:
     """The version of `catalogue` in force at `at` (default: now), or None."""
-    at = at or timezone.now()
     return (
-        ListVersion.objects.filter(
-            catalogue=catalogue,
-            status__in=(VersionStatus.PUBLISHED, VersionStatus.SUPERSEDED),
-            valid_from__lte=at,
-        )
-        .filter(Q(valid_to__isnull=True) | Q(valid_to__gt=at))
+        ListVersion.objects.filter(in_force_at(at or timezone.now()), catalogue=catalogue)
         .order_by("-valid_from")
         .first()
     )

@@ -18,7 +18,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, QuerySet
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -36,7 +36,6 @@ from xianghu.regions.roles import OrgKind
 from xianghu.regions.selectors import townships_of_county
 
 from . import selectors, services
-from .access import PUBLIC_STATUSES
 from .forms import (
     AdmissionForm,
     ChangeChoiceForm,
@@ -101,14 +100,10 @@ def _current_membership(request: XhRequest) -> Membership | None:
 def _lists_in_force(actor: Actor) -> list[ListVersion]:
     """The version in force of every county list the actor may read, one per list, in
     the order of the county codes (one query)."""
-    now = timezone.now()
     qs = (
         ListVersion.objects.filter(
-            catalogue__level=ScopeLevel.COUNTY,
-            status__in=PUBLIC_STATUSES,
-            valid_from__lte=now,
+            selectors.in_force_at(timezone.now()), catalogue__level=ScopeLevel.COUNTY
         )
-        .filter(Q(valid_to__isnull=True) | Q(valid_to__gt=now))
         .select_related("catalogue", "catalogue__region")
         .order_by("catalogue__region__code", "-valid_from")
     )
