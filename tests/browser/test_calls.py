@@ -112,6 +112,10 @@ def test_the_whole_loop_through_the_screens(page, phone_page, world, lists, sett
     expect(phone.get_by_test_id("item")).to_contain_text("D1-01")
     photo = phone.get_by_test_id("event-photo")
     expect(photo).to_be_visible()
+    # The image loads asynchronously: wait for it rather than reading it at once.
+    photo.evaluate(
+        "img => img.complete ? null : new Promise(r => { img.onload = img.onerror = r; })"
+    )
     assert photo.evaluate("img => img.naturalWidth") == 1
     call = Call.objects.get()
     url = f"/calls/{call.pk}/"

@@ -25,7 +25,7 @@ from xianghu.core.text import clean_text
 from xianghu.regions.models import Organisation, Region
 from xianghu.regions.roles import OrgKind
 
-from . import deadlines
+from . import deadlines, signals
 from .models import Call, CallEvent, Direction, Dispatch, DispatchRole, Urgency
 from .parties import lead_dispatch, parties_of
 from .workflow import BY_ACTION, CREATE, OPEN, Party, State, Transition, allowed_actions
@@ -65,7 +65,7 @@ def _append(
     data: Mapping[str, Any],
 ) -> CallEvent:
     last = call.events.order_by("-seq").values_list("seq", flat=True).first() or 0
-    return CallEvent.objects.create(
+    event = CallEvent.objects.create(
         call=call,
         seq=last + 1,
         action=action,
@@ -77,6 +77,8 @@ def _append(
         at=at,
         data=dict(data),
     )
+    signals.event_appended.send(sender=CallEvent, event=event, call=call)
+    return event
 
 
 # ---- creating a call ----------------------------------------------------------------------
@@ -428,9 +430,9 @@ def _send(call: Call, data: Mapping[str, Any], at: datetime) -> dict[str, Any]:
         deadlines.set_dispatch_clocks(dispatch=dispatch, call=call, at=at)
     Dispatch.objects.bulk_create(created)
     suggested = _suggested(call)
-    complete_due = created[0].complete_due
+    lead_dispatch_ = created[0]
     return {
-        "complete_due": complete_due.isoformat() if complete_due else None,
+        **_clocks(lead_dispatch_, "sign_due", "respond_due", "complete_due"),
         "lead": lead.pk,
         "assisting": [o.pk for o in assisting],
         "lead_name": lead.name,
@@ -438,6 +440,12 @@ def _send(call: Call, data: Mapping[str, Any], at: datetime) -> dict[str, Any]:
         "changed_from_suggestion": suggested is not None
         and (suggested[0] != lead.pk or set(suggested[1]) != {o.pk for o in assisting}),
     }
+
+
+def _clocks(dispatch: Dispatch, *fields: str) -> dict[str, str | None]:
+    """Deadlines as ISO 8601 for the event data: the log alone must tell the clocks."""
+    values = {name: getattr(dispatch, name) for name in fields}
+    return {name: value.isoformat() if value else None for name, value in values.items()}
 
 
 def _suggested(call: Call) -> tuple[int | None, list[int]] | None:
@@ -494,6 +502,10 @@ def _evaluate(
         if lead is not None:
             deadlines.restart_for_redo(dispatch=lead, call=call, at=at)
             lead.save(update_fields=["responded_at", "completed_at", "respond_due", "complete_due"])
+            return {
+                "reopen_count": call.reopen_count,
+                **_clocks(lead, "respond_due", "complete_due"),
+            }
     return {"reopen_count": call.reopen_count}
 
 
