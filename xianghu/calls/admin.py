@@ -7,7 +7,7 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
-from .models import Call, CallEvent, Dispatch
+from .models import Call, CallEvent, Dispatch, TimePolicy, UrgencyLimit
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -50,3 +50,23 @@ class DispatchAdmin(ReadOnlyAdmin):
 class CallEventAdmin(ReadOnlyAdmin):
     list_display = ("call", "seq", "action", "from_state", "to_state", "party", "at")
     list_filter = ("action",)
+
+
+class UrgencyLimitInline(admin.TabularInline):
+    model = UrgencyLimit
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(TimePolicy)
+class TimePolicyAdmin(ReadOnlyAdmin):
+    """Shown for reference; changed on /calls/time-limits/ where every field is checked."""
+
+    list_display = ("county", "morning_start", "afternoon_end", "updated_at", "updated_by")
+    inlines = [UrgencyLimitInline]

@@ -306,3 +306,81 @@ class Attachment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.call_id}: {self.file.name}"
+
+
+class TimePolicy(models.Model):
+    """A county's office hours and time limits (时限规则) for its calls.
+
+    Without a row the defaults of the domain brief apply (`deadlines.DEFAULTS`, 08:30–12:00
+    and 13:30–17:30). A change applies to clocks started after it: deadlines already set
+    are stored as absolute times and keep their values.
+    """
+
+    county = models.OneToOneField(
+        "regions.Region",
+        verbose_name=_("county"),
+        on_delete=models.CASCADE,
+        related_name="time_policy",
+    )
+    morning_start = models.TimeField(_("morning starts"))
+    morning_end = models.TimeField(_("morning ends"))
+    afternoon_start = models.TimeField(_("afternoon starts"))
+    afternoon_end = models.TimeField(_("afternoon ends"))
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("updated by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    updated_at = models.DateTimeField(_("updated at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("time policy")
+        verbose_name_plural = _("time policies")
+
+    def __str__(self) -> str:
+        return f"{self.county}"
+
+
+class UrgencyLimit(models.Model):
+    """The limits of one urgency in a county's time policy, written as in the lists
+    (`30m`, `2wh`, `24h`, `5wd`)."""
+
+    policy = models.ForeignKey(
+        TimePolicy, verbose_name=_("time policy"), on_delete=models.CASCADE, related_name="limits"
+    )
+    urgency = models.CharField(_("urgency"), max_length=16, choices=Urgency.choices)
+    sign = models.CharField(_("sign within"), max_length=16)
+    respond = models.CharField(_("respond within"), max_length=16)
+    complete = models.CharField(_("complete within"), max_length=16)
+    return_window = models.CharField(_("return may be asked within"), max_length=16)
+    evaluation = models.CharField(_("evaluate within"), max_length=16)
+    use_item_limits = models.BooleanField(
+        _("the item's own limits win"),
+        default=False,
+        help_text=_(
+            "Respond and complete within the limits the list sets for the item "
+            "(a complex call keeps the longer of the two completion limits)."
+        ),
+    )
+    max_extensions = models.PositiveSmallIntegerField(
+        _("most extensions"), null=True, blank=True, help_text=_("Empty: no cap; 0: none.")
+    )
+    max_extension_days = models.PositiveSmallIntegerField(
+        _("most working days of extension in all"),
+        null=True,
+        blank=True,
+        help_text=_("Empty: no cap."),
+    )
+
+    class Meta:
+        verbose_name = _("time limits of an urgency")
+        verbose_name_plural = _("time limits of the urgencies")
+        constraints = [
+            models.UniqueConstraint(fields=["policy", "urgency"], name="urgency_limit_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.policy} {self.urgency}"

@@ -565,7 +565,7 @@ def _decide_extension(
     assert lead is not None
     days = _int(request.data.get("days"))
     deadlines.check_extension(dispatch=lead, call=call, days=days)
-    new_due = deadlines.extend(dispatch=lead, days=days)
+    new_due = deadlines.extend(dispatch=lead, call=call, days=days)
     lead.save(update_fields=["complete_due", "extension_count", "extension_days"])
     return {
         "approve": True,

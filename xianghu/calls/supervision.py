@@ -39,18 +39,13 @@ from django.db.models import Q, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from xianghu.catalog.limits import Limit
+from xianghu.catalog.limits import Limit, parse_limit
 from xianghu.core.errors import DomainError
-from xianghu.core.workdays import (
-    CHINA_TZ,
-    DEFAULT_HOURS,
-    HolidayCalendar,
-    WorkingHours,
-    deadline,
-)
+from xianghu.core.workdays import CHINA_TZ, HolidayCalendar, deadline
 
 from . import deadlines, services
-from .models import Call, CallEvent, Dispatch, DispatchRole
+from .deadlines import DEFAULT_POLICY, ClockPolicy
+from .models import Call, CallEvent, Dispatch, DispatchRole, UrgencyLimit
 from .workflow import BY_ACTION, State
 
 logger = logging.getLogger(__name__)
@@ -75,7 +70,15 @@ REOPEN_LOOKBACK = timedelta(days=7)
 _SWEEP_EVENTS = (YELLOW, RED, SUPERVISE, "complete")
 
 # What the lock-free look at a candidate reads (the action itself reloads the call).
-_CANDIDATE_FIELDS = ("id", "number", "state", "state_changed_at", "urgency", "reopen_count")
+_CANDIDATE_FIELDS = (
+    "id",
+    "number",
+    "county_id",
+    "state",
+    "state_changed_at",
+    "urgency",
+    "reopen_count",
+)
 
 # Ten years without a working day is a broken calendar (as in core.workdays).
 _MAX_DAYS = 3660
@@ -312,7 +315,7 @@ def _plan(
     *,
     now: datetime,
     calendar: HolidayCalendar,
-    hours: WorkingHours,
+    policy: ClockPolicy,
 ) -> list[tuple[str, dict[str, Any]]]:
     """The actions the sweep owes `call` at `now`, in order (pure: no queries, given a
     loaded calendar)."""
@@ -340,8 +343,10 @@ def _plan(
         plan.append((SUPERVISE, {"reason": "reopened", "reopen_count": count}))
     if call.state == State.AWAITING_EVALUATION:
         completed = history.completed_at or call.state_changed_at
-        window = deadlines.DEFAULTS[call.urgency].evaluation
-        ends = deadline(completed, window.amount, window.unit, hours=hours, calendar=calendar)
+        window = policy.limits[call.urgency].evaluation
+        ends = deadline(
+            completed, window.amount, window.unit, hours=policy.hours, calendar=calendar
+        )
         if now > ends:
             plan.append((AUTO_CLOSE, {"evaluation_due": _iso(ends)}))
     return plan
@@ -359,7 +364,7 @@ def _candidates(now: datetime, calendar: HolidayCalendar) -> dict[int, Call]:
     )
     # Awaiting evaluation for at least the shortest evaluation window (the state index;
     # state_changed_at is the time of the last `complete`).
-    shortest = min(_shortest(limits.evaluation) for limits in deadlines.DEFAULTS.values())
+    shortest = _shortest_evaluation_window()
     waiting = Call.objects.filter(
         state=State.AWAITING_EVALUATION, state_changed_at__lte=now - shortest
     )
@@ -378,7 +383,18 @@ def _candidates(now: datetime, calendar: HolidayCalendar) -> dict[int, Call]:
     return calls
 
 
-def run_sweep(*, now: datetime | None = None, hours: WorkingHours = DEFAULT_HOURS) -> SweepReport:
+def _shortest_evaluation_window() -> timedelta:
+    """The shortest evaluation window of any county (defaults included)."""
+    windows = [limits.evaluation for limits in deadlines.DEFAULTS.values()]
+    for text in UrgencyLimit.objects.values_list("evaluation", flat=True).distinct():
+        try:
+            windows.append(parse_limit(text))
+        except DomainError:
+            continue  # refused when the policy is saved; never stops the sweep
+    return min(_shortest(limit) for limit in windows)
+
+
+def run_sweep(*, now: datetime | None = None) -> SweepReport:
     """Issue the cards, supervision orders and automatic closes due at `now` (default:
     the current time); see the module's docstring for the rules."""
     now = now or timezone.now()
@@ -395,6 +411,7 @@ def run_sweep(*, now: datetime | None = None, hours: WorkingHours = DEFAULT_HOUR
         d.call_id: d
         for d in Dispatch.objects.filter(call_id__in=ids, role=DispatchRole.LEAD, active=True)
     }
+    policies = deadlines.clock_policies(call.county_id for call in calls.values())
     histories = _histories(
         CallEvent.objects.filter(call_id__in=ids, action__in=_SWEEP_EVENTS)
         .order_by()
@@ -410,10 +427,11 @@ def run_sweep(*, now: datetime | None = None, hours: WorkingHours = DEFAULT_HOUR
             histories[call_id],
             now=now,
             calendar=calendar,
-            hours=hours,
+            policy=policies.get(call.county_id, DEFAULT_POLICY),
         )
         if plan:
-            _act(call, now=now, calendar=calendar, hours=hours, report=report)
+            policy = policies.get(call.county_id, DEFAULT_POLICY)
+            _act(call, now=now, calendar=calendar, policy=policy, report=report)
     report.warnings = [w.message for w in calendar.warnings]
     if report.total or report.errors:
         logger.info("%s", report)
@@ -425,7 +443,7 @@ def _act(
     *,
     now: datetime,
     calendar: HolidayCalendar,
-    hours: WorkingHours,
+    policy: ClockPolicy,
     report: SweepReport,
 ) -> None:
     """Lock the call, decide again on fresh data (another sweep may have acted
@@ -440,7 +458,8 @@ def _act(
             .order_by()
             .values_list("call_id", "action", "data", "at")
         )[locked.pk]
-        for action, data in _plan(locked, lead, history, now=now, calendar=calendar, hours=hours):
+        plan = _plan(locked, lead, history, now=now, calendar=calendar, policy=policy)
+        for action, data in plan:
             try:
                 services.call_transition(actor=None, call=locked, action=action, data=data, at=now)
             except DomainError as error:

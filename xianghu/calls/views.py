@@ -40,7 +40,7 @@ from xianghu.core.masking import mask_phone
 from xianghu.core.workdays import HolidayCalendar, coverage_warnings
 from xianghu.regions.current import current_membership
 from xianghu.regions.models import Membership, Organisation, Region
-from xianghu.regions.roles import OrgKind, Role
+from xianghu.regions.roles import GOVERNMENT_KINDS, OrgKind, Role
 from xianghu.regions.selectors import townships_of_county
 
 from . import selectors, services
@@ -192,6 +192,8 @@ def call_list(request: XhRequest) -> HttpResponse:
         "can_call": _may_call(membership),
         "show_overdue": membership is not None
         and membership.role in (Role.PLATFORM_OPERATOR, Role.DEPARTMENT_LEADER),
+        "show_time_limits": membership is not None
+        and membership.organisation.kind in GOVERNMENT_KINDS,
     }
     partial = request.htmx and request.htmx.target == "call-rows"
     return render(request, "calls/_rows.html" if partial else "calls/list.html", context)

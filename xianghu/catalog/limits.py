@@ -1,5 +1,6 @@
-"""Time limits as written in the lists: `30m`, `2h`, `24h` (clock time) and `5wd`
-(working days on the Chinese statutory calendar)."""
+"""Time limits as written in the lists: `30m`, `2h`, `24h` (clock time), `5wd` (working
+days on the Chinese statutory calendar) and `2wh` (working hours inside the county's
+office hours)."""
 
 from __future__ import annotations
 
@@ -10,14 +11,14 @@ from django.utils.translation import gettext as _
 
 from xianghu.core.errors import InvalidInput
 
-_LIMIT = re.compile(r"^\s*(\d{1,4})\s*(m|h|wd|d)\s*$")
-UNIT_LABELS = {"m": "分钟", "h": "小时", "wd": "个工作日", "d": "天"}
+_LIMIT = re.compile(r"^\s*(\d{1,4})\s*(m|h|wh|wd|d)\s*$")
+UNIT_LABELS = {"m": "分钟", "h": "小时", "wh": "个工作小时", "wd": "个工作日", "d": "天"}
 
 
 @dataclass(frozen=True, slots=True)
 class Limit:
     amount: int
-    unit: str  # "m" minutes, "h" hours, "d" calendar days, "wd" working days
+    unit: str  # "m" minutes, "h" hours, "d" calendar days, "wd" working days, "wh" working hours
 
     def __str__(self) -> str:
         return f"{self.amount}{self.unit}"
@@ -29,12 +30,21 @@ class Limit:
 
     @property
     def minutes(self) -> int | None:
-        """Clock minutes for m/h/d; None for working days (they need the calendar)."""
+        """Clock minutes for m/h/d; None for working days and hours (they need the calendar)."""
         return {"m": 1, "h": 60, "d": 1440}.get(self.unit, 0) * self.amount or None
 
 
-_LABEL = re.compile(r"^\s*(\d{1,4})\s*(分钟|小时|个工作日|工作日|天|日)\s*$")
-_LABEL_UNITS = {"分钟": "m", "小时": "h", "个工作日": "wd", "工作日": "wd", "天": "d", "日": "d"}
+_LABEL = re.compile(r"^\s*(\d{1,4})\s*(分钟|个工作小时|工作小时|小时|个工作日|工作日|天|日)\s*$")
+_LABEL_UNITS = {
+    "分钟": "m",
+    "小时": "h",
+    "个工作小时": "wh",
+    "工作小时": "wh",
+    "个工作日": "wd",
+    "工作日": "wd",
+    "天": "d",
+    "日": "d",
+}
 
 
 def parse_limit(value: str) -> Limit:
@@ -52,8 +62,8 @@ def parse_limit(value: str) -> Limit:
         return _checked(int(match.group(1)), _LABEL_UNITS[match.group(2)], text)
     raise InvalidInput(
         _(
-            "The time limit “%(value)s” cannot be read: write 30m, 2h, 24h or 5wd "
-            "(or 30分钟, 2小时, 5个工作日)."
+            "The time limit “%(value)s” cannot be read: write 30m, 2h, 24h, 2wh or 5wd "
+            "(or 30分钟, 2小时, 2个工作小时, 5个工作日)."
         )
         % {"value": text},
         code="catalog.bad_limit",
