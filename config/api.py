@@ -8,6 +8,7 @@ from xianghu.accounts.api import router as accounts_router
 from xianghu.accounts.api_auth import API_AUTH
 from xianghu.assessment.api import router as assessment_router
 from xianghu.calls.api import router as calls_router
+from xianghu.calls.policy_api import router as time_policy_router
 from xianghu.catalog.api import router as catalog_router
 from xianghu.core.api import install_error_handlers
 from xianghu.integrations.api import router as integrations_router
@@ -34,6 +35,7 @@ api.add_router("/", accounts_router)
 api.add_router("/", regions_router)
 api.add_router("/catalog/", catalog_router)
 api.add_router("/calls/", calls_router)
+api.add_router("/time-limits/", time_policy_router)
 api.add_router("/assessment/", assessment_router)
 api.add_router("/routing/", routing_router)
 api.add_router("/participation/", participation_router)

@@ -253,3 +253,33 @@ def test_the_page_reads_for_members_and_saves_for_the_admin(world, client):
 def test_the_page_is_not_for_the_public(world, client, key):
     world.login(client, key)
     assert client.get("/calls/time-limits/").status_code == 403
+
+
+def test_the_api_reads_and_sets_the_policy(world, client):
+    world.login(client, "operator")
+    got = client.get("/api/v1/time-limits/371221")
+    assert got.status_code == 200, got.content
+    body = got.json()
+    assert body["customised"] is False
+    assert body["limits"]["normal"]["sign"] == "2wh"
+    body.pop("county")
+    body.pop("customised")
+    body["limits"]["urgent"]["respond"] = "1h"
+    denied = client.put("/api/v1/time-limits/371221", body, content_type="application/json")
+    assert denied.status_code == 403
+    assert denied.json()["code"] == "policy.forbidden"
+
+    world.login(client, "admin")
+    saved = client.put("/api/v1/time-limits/371221", body, content_type="application/json")
+    assert saved.status_code == 200, saved.content
+    assert saved.json()["limits"]["urgent"]["respond"] == "1h"
+    body["limits"]["normal"]["complete"] = "five days"
+    bad = client.put("/api/v1/time-limits/371221", body, content_type="application/json")
+    assert bad.status_code == 400
+    assert bad.json()["code"] == "policy.invalid"
+    assert bad.json()["detail"][0]["field"] == "normal-complete"
+
+
+def test_the_api_hides_other_counties(world, client):
+    world.login(client, "operator_b")
+    assert client.get("/api/v1/time-limits/371221").status_code == 404
