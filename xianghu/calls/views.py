@@ -438,8 +438,13 @@ def _details(event: CallEvent) -> list[tuple[str, str]]:
         add(_("Clock"), EVENT_CLOCKS[data["clock"]])
     if data.get("deadline"):
         add(_("Deadline"), _when(data["deadline"]))
-    if data.get("complete_due"):
-        add(_("Complete by"), _when(data["complete_due"]))
+    for key, label in (
+        ("sign_due", _("Sign by")),
+        ("respond_due", _("Respond by")),
+        ("complete_due", _("Complete by")),
+    ):
+        if data.get(key):
+            add(label, _when(data[key]))
     if data.get("into_number"):
         add(_("Merged into"), data["into_number"])
     if event.action == "evaluate" and data.get("evaluation") == "unsatisfied":
