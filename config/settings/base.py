@@ -206,6 +206,16 @@ XH_PERIODIC_TASKS = [
         "xianghu.calls.tasks.supervision_sweep",
         env.int("XH_SUPERVISION_SWEEP_SECONDS", default=60),
     ),
+    # Webhook retries that could not be deferred, or were lost with a worker.
+    (
+        "xianghu.notify.tasks.retry_due_webhooks",
+        env.int("XH_WEBHOOK_RETRY_SWEEP_SECONDS", default=60),
+    ),
+    # Photo files no attachment references (older than a day): once a day.
+    (
+        "xianghu.calls.tasks.attachments_cleanup",
+        env.int("XH_ATTACHMENTS_CLEANUP_SECONDS", default=24 * 3600),
+    ),
 ]
 
 NINJA_PAGINATION_PER_PAGE = 50

@@ -15,13 +15,14 @@ from django.core.management import call_command
 from django.test import override_settings
 from django.utils import timezone
 
-from xianghu.calls.tasks import supervision_sweep
+from xianghu.calls.tasks import attachments_cleanup, supervision_sweep
 from xianghu.core.management.commands.worker import (
     PeriodicScheduler,
     resolve_periodic,
     run_periodic,
 )
 from xianghu.core.models import WorkerHeartbeat
+from xianghu.notify.tasks import retry_due_webhooks
 
 DB_TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 PRUNE = "xianghu.core.tasks.prune_worker_heartbeats"
@@ -127,10 +128,34 @@ def test_an_empty_setting_schedules_nothing():
     assert worker.tick() == []
 
 
-def test_the_default_setting_schedules_the_supervision_sweep():
-    (entry,) = resolve_periodic(settings.XH_PERIODIC_TASKS)
-    assert entry.task is supervision_sweep
-    assert entry.every == timedelta(seconds=60)
+def test_the_default_setting_schedules_the_sweep_the_webhook_retries_and_the_cleanup():
+    sweep, retries, cleanup = resolve_periodic(settings.XH_PERIODIC_TASKS)
+    assert sweep.task is supervision_sweep
+    assert sweep.every == timedelta(seconds=60)
+    assert retries.task is retry_due_webhooks
+    assert retries.every == timedelta(seconds=60)
+    assert cleanup.task is attachments_cleanup
+    assert cleanup.every == timedelta(days=1)
+
+
+@override_settings(TASKS=DB_TASKS)
+@pytest.mark.django_db(transaction=True)
+def test_the_default_schedule_enqueues_each_task_once(clock, settings, tmp_path):
+    settings.MEDIA_ROOT = str(tmp_path)  # the cleanup runs: never on a real media folder
+    worker = PeriodicScheduler.from_settings(clock=clock)
+    paths = [entry.path for entry in worker.entries]
+    assert worker.tick() == paths
+    clock.at(61)
+    # The two one-minute tasks are still queued (no worker ran them): no second copy;
+    # the daily cleanup is not due.
+    assert worker.tick() == []
+    call_command("worker", "--batch", "--no-startup-delay", "--worker-id", "w-test", verbosity=0)
+    from django_tasks_db.models import DBTaskResult
+
+    done = DBTaskResult.objects.filter(status="SUCCESSFUL").values_list("task_path", flat=True)
+    assert sorted(done) == sorted(paths)
+    clock.at(125)
+    assert worker.tick() == paths[:2]
 
 
 @pytest.mark.parametrize(

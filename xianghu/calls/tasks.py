@@ -14,3 +14,12 @@ def supervision_sweep() -> dict[str, Any]:
     """One supervision sweep at the current time (cards, supervision orders, automatic
     closes); the worker enqueues it every minute (`XH_PERIODIC_TASKS`)."""
     return run_sweep().as_dict()
+
+
+@task()
+def attachments_cleanup() -> dict[str, Any]:
+    """Delete orphaned photo files older than a day (`attachments.attachments_cleanup`);
+    the worker enqueues it daily (`XH_PERIODIC_TASKS`)."""
+    from .attachments import attachments_cleanup as cleanup
+
+    return cleanup().as_dict()

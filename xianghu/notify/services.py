@@ -1,5 +1,6 @@
 """Writes of notifications: `notify` (inbox, then the external channels in a task),
-marking read, `webhook_emit` and `webhook_deliver` (signed, retried with backoff).
+marking read, `webhook_emit` and `webhook_deliver` (signed, retried with backoff), and
+the management of an organisation's webhooks by its leaders (`webhook_create`, …).
 
 Every entry point is idempotent by its key: a re-delivered event never makes a second
 notification, a second e-mail or a second webhook delivery (docs/notifications.md).
@@ -11,21 +12,28 @@ import hashlib
 import hmac
 import json
 import logging
+import re
+import secrets
+import uuid
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from xianghu.core import access
 from xianghu.core.actor import Actor
+from xianghu.core.errors import Conflict, InvalidInput, PermissionDenied
 from xianghu.regions.models import Organisation
 
 from . import channels
+from .access import WEBHOOK_MANAGER_ROLES
 from .models import (
     ChannelDelivery,
     DeliveryStatus,
@@ -33,9 +41,11 @@ from .models import (
     Webhook,
     WebhookDelivery,
     WebhookStatus,
+    http_url_validator,
 )
 
 logger = logging.getLogger(__name__)
+audit = logging.getLogger("xianghu.security")
 
 SIGNATURE_HEADER = "X-Xianghu-Signature"
 EVENT_HEADER = "X-Xianghu-Event"
@@ -278,3 +288,169 @@ def webhook_retry_due(*, now: datetime | None = None, limit: int = 100) -> int:
     for pk in due:
         webhook_deliver(delivery_id=pk, now=now)
     return len(due)
+
+
+# ---- managing an organisation's webhooks ----------------------------------------------------
+
+#: An organisation has at most this many webhooks (each event is sent to every one).
+MAX_WEBHOOKS_PER_ORGANISATION = 10
+#: The event a "send a test event" button sends (to the one webhook, whatever its events).
+TEST_EVENT = "webhook.test"
+_EVENT_NAME = re.compile(r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$")
+_URL_MAX = Webhook._meta.get_field("url").max_length or 500
+
+
+def webhook_new_secret() -> str:
+    """A fresh shared secret: 32 random bytes, URL-safe base64 (43 characters)."""
+    return secrets.token_urlsafe(32)
+
+
+def _require_manager(actor: Actor, organisation_id: int) -> None:
+    if actor.is_superuser:
+        return
+    if organisation_id not in actor.organisation_ids(*WEBHOOK_MANAGER_ROLES):
+        raise PermissionDenied(code="webhook.not_allowed")
+
+
+def _clean_url(url: str) -> str:
+    url = (url or "").strip()
+    problem = None
+    if not url:
+        problem = _("Enter the URL of the endpoint.")
+    elif len(url) > _URL_MAX:
+        problem = _("The URL is too long (at most %(n)s characters).") % {"n": _URL_MAX}
+    else:
+        try:
+            http_url_validator(url)
+        except ValidationError:
+            problem = _("Enter a full http:// or https:// URL.")
+    if problem is not None:
+        raise InvalidInput(
+            problem, code="webhook.invalid_url", detail=[{"field": "url", "message": problem}]
+        )
+    return url
+
+
+def webhook_events_clean(events: Iterable[str]) -> list[str]:
+    """Event names as stored: `["*"]` for every event, else the distinct names (such as
+    `call.dispatch`) in the order given. `InvalidInput` (`webhook.invalid_events`) for
+    an empty list or a malformed name."""
+    names: list[str] = []
+    for raw in events:
+        name = str(raw).strip()
+        if name and name not in names:
+            names.append(name)
+    if "*" in names:
+        return ["*"]
+    bad = [n for n in names if not _EVENT_NAME.match(n) or len(n) > 64]
+    problem = None
+    if not names:
+        problem = _('Name at least one event, or "*" for every event.')
+    elif bad:
+        problem = _("Not an event name: %(names)s (write them like call.dispatch).") % {
+            "names": ", ".join(bad[:5])
+        }
+    if problem is not None:
+        raise InvalidInput(
+            problem,
+            code="webhook.invalid_events",
+            detail=[{"field": "events", "message": problem}],
+        )
+    return names
+
+
+def webhook_create(
+    *, actor: Actor, organisation: Organisation, url: str, events: Iterable[str]
+) -> tuple[Webhook, str]:
+    """Add a webhook to the organisation (its leaders and system administrators only);
+    returns the webhook and its secret, which is shown to the user once."""
+    _require_manager(actor, organisation.pk)
+    url = _clean_url(url)
+    names = webhook_events_clean(events)
+    with transaction.atomic():
+        # Lock the organisation's row so that two requests cannot both pass the cap.
+        Organisation.objects.select_for_update().filter(pk=organisation.pk).first()
+        existing = Webhook.objects.filter(organisation=organisation)
+        if existing.filter(url=url).exists():
+            raise Conflict(
+                _("This organisation already has a webhook with this URL."),
+                code="webhook.duplicate_url",
+                detail=[{"field": "url", "message": _("This URL is already registered here.")}],
+            )
+        if existing.count() >= MAX_WEBHOOKS_PER_ORGANISATION:
+            raise Conflict(
+                _("An organisation can have at most %(n)s webhooks.")
+                % {"n": MAX_WEBHOOKS_PER_ORGANISATION},
+                code="webhook.too_many",
+            )
+        secret = webhook_new_secret()
+        hook = Webhook.objects.create(
+            organisation=organisation, url=url, secret=secret, events=names, active=True
+        )
+    audit.info(
+        "webhook created",
+        extra={"user_id": actor.user_id, "organisation_id": organisation.pk, "webhook_id": hook.pk},
+    )
+    return hook, secret
+
+
+def webhook_set_active(*, actor: Actor, webhook: Webhook, active: bool) -> Webhook:
+    """Enable or disable a webhook. A disabled webhook receives nothing: new events are
+    not queued for it, and a pending retry fails at its next attempt."""
+    access.require(actor, "manage", webhook)
+    if webhook.active != active:
+        webhook.active = active
+        webhook.save(update_fields=["active"])
+        audit.info(
+            "webhook enabled" if active else "webhook disabled",
+            extra={"user_id": actor.user_id, "webhook_id": webhook.pk},
+        )
+    return webhook
+
+
+def webhook_delete(*, actor: Actor, webhook: Webhook) -> None:
+    """Delete a webhook with its delivery log."""
+    access.require(actor, "manage", webhook)
+    pk, org_id = webhook.pk, webhook.organisation_id
+    webhook.delete()
+    audit.info(
+        "webhook deleted",
+        extra={"user_id": actor.user_id, "organisation_id": org_id, "webhook_id": pk},
+    )
+
+
+def webhook_rotate_secret(*, actor: Actor, webhook: Webhook) -> str:
+    """Give the webhook a new secret (returned, to be shown once); deliveries signed from
+    now on use it, retries of older ones too."""
+    access.require(actor, "manage", webhook)
+    webhook.secret = webhook_new_secret()
+    webhook.save(update_fields=["secret"])
+    audit.info(
+        "webhook secret replaced", extra={"user_id": actor.user_id, "webhook_id": webhook.pk}
+    )
+    return webhook.secret
+
+
+def webhook_send_test(*, actor: Actor, webhook: Webhook) -> WebhookDelivery:
+    """Queue a `webhook.test` event for this one webhook; it goes through the same
+    delivery as call events (task, signature, retries, log)."""
+    access.require(actor, "manage", webhook)
+    if not webhook.active:
+        raise Conflict(
+            _("The webhook is disabled: enable it before sending a test event."),
+            code="webhook.inactive",
+        )
+    now = timezone.now()
+    delivery = WebhookDelivery.objects.create(
+        webhook=webhook,
+        event=TEST_EVENT,
+        event_key=f"test:{uuid.uuid4().hex}",
+        payload={
+            "event": {"action": "test", "at": timezone.localtime(now).isoformat()},
+            "organisation": {"id": webhook.organisation_id},
+            "webhook": {"id": webhook.pk},
+        },
+        next_attempt_at=now,
+    )
+    transaction.on_commit(lambda: _enqueue_delivery(delivery.pk))
+    return delivery

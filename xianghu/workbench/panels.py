@@ -24,9 +24,12 @@ from xianghu.catalog.models import Admission, ChangeRequest, DecisionStatus
 from xianghu.core import access
 from xianghu.core.actor import Actor
 from xianghu.core.health import health_report
+from xianghu.notify.access import webhooks_may_manage
 from xianghu.regions.models import Membership, Organisation, Region
 from xianghu.regions.roles import OrgKind, Role
 from xianghu.regions.selectors import organisation_stats
+
+from .overview import may_see_overview
 
 
 @dataclass
@@ -396,6 +399,36 @@ _CALL_PANELS: dict[str, Callable[[Membership, Actor], list[Panel]]] = {
 }
 
 
+# ---- links to the leaders' overview and the webhook pages --------------------------------
+
+# The panel that carries each link: the first of these keys the role's workbench has.
+_OVERVIEW_PANELS = ("calls", "county", "admin")
+_WEBHOOK_PANELS = ("township", "department", "admin")
+
+
+def _add_links(panels: list[Panel], membership: Membership) -> None:
+    """The leaders' overview (for the roles that may open it) and the organisation's
+    webhooks (for the roles that manage them), on a panel the role already has."""
+    by_key = {p.key: p for p in panels}
+
+    def add(keys: tuple[str, ...], row: Row) -> None:
+        target = next((by_key[k] for k in keys if k in by_key), None)
+        if target is not None:
+            target.rows.append(row)
+
+    if may_see_overview(membership):
+        add(_OVERVIEW_PANELS, Row(_("Leaders' overview"), reverse("workbench:overview")))
+    if webhooks_may_manage(membership):
+        add(
+            _WEBHOOK_PANELS,
+            Row(
+                _("Webhooks of my organisation"),
+                reverse("notify:webhook_list"),
+                membership.organisation.name,
+            ),
+        )
+
+
 def panels_for(*, request: HttpRequest, actor: Actor, membership: Membership | None) -> list[Panel]:
     if membership is None:
         # Public accounts without an organisation, and superusers without a membership.
@@ -409,4 +442,5 @@ def panels_for(*, request: HttpRequest, actor: Actor, membership: Membership | N
     call_panels = _CALL_PANELS.get(membership.role)
     if call_panels is not None:
         panels += call_panels(membership, actor)
+    _add_links(panels, membership)
     return panels

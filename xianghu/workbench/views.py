@@ -11,6 +11,7 @@ from xianghu.core.errors import NotFound
 from xianghu.core.http import XhRequest
 from xianghu.regions.current import SESSION_KEY, all_memberships, current_membership
 
+from .overview import overview_build
 from .panels import panels_for
 
 log = logging.getLogger("xianghu.security")
@@ -37,3 +38,11 @@ def switch_membership(request: XhRequest) -> HttpResponse:
         raise NotFound()
     request.session[SESSION_KEY] = int(str(wanted))
     return redirect("workbench:home")
+
+
+@login_required
+def overview(request: XhRequest) -> HttpResponse:
+    """The leaders' overview (领导总览) of the calls in the user's remit (`overview.py`);
+    the friendly 403 page for roles without one."""
+    data = overview_build(actor=request.actor, membership=current_membership(request))
+    return render(request, "workbench/overview.html", {"overview": data})
