@@ -5,15 +5,18 @@ split items and one removal. Idempotent: an existing published list is left alon
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from datetime import datetime
 from pathlib import Path
 
 from django.db import transaction
+from django.utils import timezone
 
 from xianghu.catalog import selectors as catalog_selectors
 from xianghu.catalog import services as catalog_services
 from xianghu.catalog.io import default_steps, read_csv, validate_rows
 from xianghu.catalog.models import Catalogue, ListVersion, ScopeLevel
 from xianghu.catalog.specs import ItemSpec, PartySpec
+from xianghu.core.workdays import CHINA_TZ
 from xianghu.regions.models import Region
 
 DEFAULT_CATALOGUE = (
@@ -168,6 +171,12 @@ SPLITS = {
 REMOVALS = {"D7-04": "本县境内无田野文物保护单位，相关巡查纳入文化市场事项统一管理。"}
 
 
+def lists_in_force_from() -> datetime:
+    """When the demo lists take effect: 1 January of last year, so that the calls of the
+    demo history (at most a year back, `history.py`) were made under the list in force."""
+    return datetime(timezone.localdate().year - 1, 1, 1, tzinfo=CHINA_TZ)
+
+
 @transaction.atomic
 def build_demo_lists(*, county: Region, province: Region) -> DemoLists:
     guidance_catalogue = catalog_services.catalogue_get_or_create(
@@ -179,7 +188,7 @@ def build_demo_lists(*, county: Region, province: Region) -> DemoLists:
         draft = catalog_services.version_create_draft(
             catalogue=guidance_catalogue, specs=specs, title=f"{GUIDANCE_NAME}（第1版）"
         )
-        guidance = catalog_services.version_publish(version=draft)
+        guidance = catalog_services.version_publish(version=draft, at=lists_in_force_from())
     catalogue: Catalogue = catalog_services.catalogue_get_or_create(
         level=ScopeLevel.COUNTY, region=county, name=COUNTY_LIST_NAME, guidance=guidance_catalogue
     )
@@ -193,5 +202,5 @@ def build_demo_lists(*, county: Region, province: Region) -> DemoLists:
             splits=SPLITS,
             removals=REMOVALS,
         )
-        version = catalog_services.version_publish(version=draft)
+        version = catalog_services.version_publish(version=draft, at=lists_in_force_from())
     return DemoLists(guidance=guidance, county=version)

@@ -15,6 +15,7 @@ from xianghu.demo.county import (
     PROVINCE_CODE,
     build_demo_county,
 )
+from xianghu.demo.history import DEFAULT_MONTHS, MAX_MONTHS, build_demo_history
 from xianghu.regions.models import Region
 from xianghu.regions.roles import Role
 
@@ -30,19 +31,42 @@ def _pad(text: str, width: int) -> str:
 
 class Command(BaseCommand):
     help = (
-        "Build the fictional demo county 清河县 (idempotent, deterministic from --seed) "
-        "and print the demo logins."
+        "Build the fictional demo county 清河县 with a few months of call history "
+        "(idempotent, deterministic from --seed) and print the demo logins."
     )
 
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help="random seed")
         parser.add_argument("--quiet", action="store_true", help="print nothing")
+        parser.add_argument(
+            "--no-history", action="store_true", help="build no call history (docs/demo.md)"
+        )
+        parser.add_argument(
+            "--history-months",
+            type=int,
+            default=DEFAULT_MONTHS,
+            choices=range(1, MAX_MONTHS + 1),
+            metavar=f"1..{MAX_MONTHS}",
+            help=f"months of call history, ending now (default {DEFAULT_MONTHS})",
+        )
 
-    def handle(self, *args: Any, seed: int, quiet: bool, **opts: Any) -> None:
+    def handle(
+        self,
+        *args: Any,
+        seed: int,
+        quiet: bool,
+        no_history: bool,
+        history_months: int,
+        **opts: Any,
+    ) -> None:
         summary = build_demo_county(seed=seed)
-        lists = build_demo_lists(
-            county=Region.objects.get(code=COUNTY_CODE),
-            province=Region.objects.get(code=PROVINCE_CODE),
+        county = Region.objects.get(code=COUNTY_CODE)
+        lists = build_demo_lists(county=county, province=Region.objects.get(code=PROVINCE_CODE))
+        # Built once: a county that has its history keeps it (a rerun skips it quickly).
+        history = (
+            None
+            if no_history
+            else build_demo_history(county=county, months=history_months, seed=seed)
         )
         if quiet:
             return
@@ -57,6 +81,15 @@ class Command(BaseCommand):
             f"清单: {lists.guidance.title} ({lists.guidance.items.count()} items) → "
             f"{lists.county.title} ({lists.county.items.count()} items, in force)."
         )
+        if history is not None:
+            self.stdout.write(
+                f"呼叫历史: {history.calls} calls ({history.open} open, {history.overdue} "
+                f"overdue, {history.closed} closed), {history.events} events, "
+                f"{history.start:%Y-%m-%d} – {history.until:%Y-%m-%d}"
+                + (" (built before)." if history.skipped else ".")
+            )
+            for problem in history.problems:
+                self.stderr.write(f"  history step refused: {problem}")
         with translation.override("zh-hans"):
             rows = [("用户名", "密码", "角色", "单位")] + [
                 (a.username, DEMO_PASSWORD, str(Role(a.role).label), a.organisation_name or "—")
