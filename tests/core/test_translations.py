@@ -21,8 +21,11 @@ def test_every_message_has_a_chinese_translation():
 def test_compiled_catalogue_matches_the_source():
     po = polib.pofile(str(LOCALE / "django.po"))
     mo = polib.mofile(str(LOCALE / "django.mo"))
-    compiled = {e.msgid: e.msgstr for e in mo if not e.msgid_plural}
-    source = {e.msgid: e.msgstr for e in po.translated_entries() if not e.msgid_plural}
+    # Keyed by context too: the same English word may need another Chinese word elsewhere.
+    compiled = {(e.msgctxt, e.msgid): e.msgstr for e in mo if not e.msgid_plural}
+    source = {
+        (e.msgctxt, e.msgid): e.msgstr for e in po.translated_entries() if not e.msgid_plural
+    }
     assert compiled == source
 
 

@@ -17,6 +17,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from xianghu.assessment.dashboards import may_fill_forms, may_see_dashboards
+from xianghu.assessment.notices import notices_link
 from xianghu.calls import selectors as call_selectors
 from xianghu.calls.workflow import State
 from xianghu.catalog import selectors as catalog_selectors
@@ -418,6 +420,16 @@ def _add_links(panels: list[Panel], membership: Membership) -> None:
 
     if may_see_overview(membership):
         add(_OVERVIEW_PANELS, Row(_("Leaders' overview"), reverse("workbench:overview")))
+    if may_see_dashboards(membership):
+        add(_OVERVIEW_PANELS, Row(_("Assessment dashboards"), reverse("assessment:dashboard")))
+    if may_fill_forms(membership):
+        add(
+            ("township", *_OVERVIEW_PANELS),
+            Row(_("Evaluate the departments"), reverse("assessment:evaluations")),
+        )
+    notices = notices_link(membership)  # notices (通报): the issuing side, named organisations
+    if notices is not None:
+        add(("calls", "county", "township", "department", "admin"), Row(*notices))
     if webhooks_may_manage(membership):
         add(
             _WEBHOOK_PANELS,

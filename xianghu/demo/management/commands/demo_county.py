@@ -16,6 +16,7 @@ from xianghu.demo.county import (
     build_demo_county,
 )
 from xianghu.demo.history import DEFAULT_MONTHS, MAX_MONTHS, build_demo_history
+from xianghu.demo.notice import build_demo_notice
 from xianghu.regions.models import Region
 from xianghu.regions.roles import Role
 
@@ -68,6 +69,7 @@ class Command(BaseCommand):
             if no_history
             else build_demo_history(county=county, months=history_months, seed=seed)
         )
+        notice = build_demo_notice(county=county) if history is not None else None
         if quiet:
             return
         self.stdout.write(
@@ -90,6 +92,10 @@ class Command(BaseCommand):
             )
             for problem in history.problems:
                 self.stderr.write(f"  history step refused: {problem}")
+        if notice is not None:
+            self.stdout.write(
+                f"通报: {notice.title} ({notice.entries.count()} named, {notice.status})."
+            )
         with translation.override("zh-hans"):
             rows = [("用户名", "密码", "角色", "单位")] + [
                 (a.username, DEMO_PASSWORD, str(Role(a.role).label), a.organisation_name or "—")
