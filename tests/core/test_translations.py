@@ -23,9 +23,7 @@ def test_compiled_catalogue_matches_the_source():
     mo = polib.mofile(str(LOCALE / "django.mo"))
     # Keyed by context too: the same English word may need another Chinese word elsewhere.
     compiled = {(e.msgctxt, e.msgid): e.msgstr for e in mo if not e.msgid_plural}
-    source = {
-        (e.msgctxt, e.msgid): e.msgstr for e in po.translated_entries() if not e.msgid_plural
-    }
+    source = {(e.msgctxt, e.msgid): e.msgstr for e in po.translated_entries() if not e.msgid_plural}
     assert compiled == source
 
 
