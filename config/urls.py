@@ -21,6 +21,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("routing/", include("xianghu.routing.urls")),
     path("participation/", include("xianghu.participation.urls")),
     path("integrations/", include("xianghu.integrations.urls")),
+    path("open311/v2/", include("xianghu.integrations.open311.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/v1/", api.urls),
     path("admin/", admin.site.urls),

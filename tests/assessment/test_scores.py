@@ -223,3 +223,16 @@ def test_red_and_black_lists():
     assert ranking.entry_for(4) is not None
     assert ranking.entry_for(99) is None
     assert entries[0].status == RankStatus.RANKED
+
+
+def test_rankings_of_several_kinds_equal_one_ranking_per_kind(world):
+    from xianghu.assessment.periods import Period
+    from xianghu.assessment.scores import ranking_for_period, rankings_for_period
+
+    period = Period.month(2025, 3)
+    kinds = ("department", "stationed_agency", "township")
+    together = rankings_for_period(county=world.county, period=period, kinds=kinds)
+    for kind in kinds:
+        alone = ranking_for_period(county=world.county, period=period, subject_kind=kind)
+        assert together[kind] == alone
+    assert rankings_for_period(county=world.county, period=period, kinds=()) == {}

@@ -56,6 +56,7 @@ from .scores import (
     SubjectLosses,
     SubjectScore,
     ranking_for_period,
+    rankings_for_period,
     subject_history,
     subject_losses,
 )
@@ -992,12 +993,13 @@ def departments_data(
     """County departments and stationed agencies in view, with their metrics, scores and
     ranks (two rankings: a constant number of queries)."""
     policy = policy_for(ds.county.pk)
-    rankings = {
-        kind: ranking_for_period(
-            county=ds.county.pk, period=period, subject_kind=kind, policy=policy, now=now
-        )
-        for kind in (OrgKind.DEPARTMENT, OrgKind.STATIONED_AGENCY)
-    }
+    rankings = rankings_for_period(
+        county=ds.county.pk,
+        period=period,
+        kinds=(OrgKind.DEPARTMENT, OrgKind.STATIONED_AGENCY),
+        policy=policy,
+        now=now,
+    )
     departments = _rows_of(rankings[OrgKind.DEPARTMENT], ds)
     agencies = _rows_of(rankings[OrgKind.STATIONED_AGENCY], ds)
     charts = {**_score_charts(departments, "departments"), **_score_charts(agencies, "agencies")}
@@ -1201,13 +1203,15 @@ def rankings_data(
     policy = policy_for(ds.county.pk)
     previous_period = period.previous()
     blocks = []
+    current_all = rankings_for_period(
+        county=ds.county.pk, period=period, kinds=ds.kinds, policy=policy, now=now
+    )
+    previous_all = rankings_for_period(
+        county=ds.county.pk, period=previous_period, kinds=ds.kinds, policy=policy, now=now
+    )
     for kind in ds.kinds:
-        ranking = ranking_for_period(
-            county=ds.county.pk, period=period, subject_kind=kind, policy=policy, now=now
-        )
-        previous = ranking_for_period(
-            county=ds.county.pk, period=previous_period, subject_kind=kind, policy=policy, now=now
-        )
+        ranking = current_all[kind]
+        previous = previous_all[kind]
         red = {e.score.subject_id for e in ranking.red_list(LIST_SIZE)}
         black = {e.score.subject_id for e in ranking.black_list(LIST_SIZE)}
         rows = [

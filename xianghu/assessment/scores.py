@@ -433,12 +433,47 @@ def ranking_for_period(
     now: datetime | None = None,
 ) -> Ranking:
     """The ranking of every subject of `subject_kind` in the county (constant queries)."""
-    _check_kind(subject_kind)
+    return rankings_for_period(
+        county=county, period=period, kinds=(subject_kind,), policy=policy, now=now
+    )[subject_kind]
+
+
+def rankings_for_period(
+    *,
+    county: Region | int,
+    period: Period,
+    kinds: Iterable[str],
+    policy: Policy | None = None,
+    now: datetime | None = None,
+) -> dict[str, Ranking]:
+    """The rankings of several kinds of subject from ONE pass over the roll-up: the
+    scores of every kind are computed together (the queries read the period's rows once,
+    docs/benchmarks.md) and ranked kind by kind."""
+    kinds = tuple(dict.fromkeys(kinds))
+    if not kinds:
+        return {}
+    for kind in kinds:
+        _check_kind(kind)
     county_id = county if isinstance(county, int) else county.pk
     policy = policy or policy_for(county_id)
     scores = scores_for_period(
-        county=county_id, period=period, subject_kind=subject_kind, policy=policy, now=now
+        county=county_id,
+        period=period,
+        subject_kind=kinds[0] if len(kinds) == 1 else None,
+        policy=policy,
+        now=now,
     )
+    return {
+        kind: _ranking_of(
+            [s for s in scores if s.subject_kind == kind], county_id, period, kind, policy
+        )
+        for kind in kinds
+    }
+
+
+def _ranking_of(
+    scores: list[SubjectScore], county_id: int, period: Period, subject_kind: str, policy: Policy
+) -> Ranking:
     ranked = rank(scores, min_volume=policy.min_volume)
     ids = {e.score.subject_id for e in ranked}
     by_name = sorted((s for s in scores if s.subject_id not in ids), key=lambda s: s.subject_name)

@@ -42,6 +42,26 @@ DEFAULT_SEED = 2026
 # The one password of the documented demo accounts; the README prints it.
 DEMO_PASSWORD = "Xianghu@2026"
 
+# Documented Open311 keys (README, docs/integrations.md): a township system's key (its
+# requests become draft calls of the first township) and a public app's key (its reports
+# queue for the township's triage). Published on purpose, like the password.
+DEMO_API_KEYS = (
+    (
+        "xianghu-demo-key",
+        "demo311",
+        OrgKind.TOWNSHIP,
+        Role.TOWNSHIP_REPORTER,
+        "Open311 演示对接系统",
+    ),
+    (
+        "xianghu-public-demo-key",
+        "demo311pub",
+        OrgKind.SOCIAL_ORG,
+        Role.PUBLIC_USER,
+        "Open311 随手拍演示",
+    ),
+)
+
 PROVINCE_CODE, PROVINCE_NAME = "370000", "山东省"
 CITY_CODE, CITY_NAME = "371200", "鲁中市"
 COUNTY_CODE, COUNTY_NAME = "371221", "清河县"
@@ -700,6 +720,25 @@ def _apply_membership(spec: MembershipSpec, *, user: Any, organisation: Organisa
         existing.save(update_fields=["title"])
 
 
+def _apply_api_keys(plan: CountyPlan, orgs: dict[OrgSpec, Organisation]) -> None:
+    import hashlib
+
+    from xianghu.accounts.models import ApiKey
+
+    for plain, prefix, kind, role, name in DEMO_API_KEYS:
+        org = orgs[plan.organisations_of(kind)[0]]
+        ApiKey.objects.update_or_create(
+            prefix=prefix,
+            defaults={
+                "organisation": org,
+                "role": role,
+                "name": name,
+                "key_hash": hashlib.sha256(plain.encode()).hexdigest(),
+                "revoked_at": None,
+            },
+        )
+
+
 def build_demo_county(*, seed: int = DEFAULT_SEED) -> DemoSummary:
     """Build (or bring up to date) the fictional demo county in one transaction."""
     plan = plan_demo_county(seed=seed)
@@ -719,6 +758,7 @@ def build_demo_county(*, seed: int = DEFAULT_SEED) -> DemoSummary:
                 user=users[membership.username],
                 organisation=orgs[membership.organisation],
             )
+        _apply_api_keys(plan, orgs)
     return DemoSummary(
         seed=seed,
         townships=len(plan.regions_at(RegionLevel.TOWNSHIP)),

@@ -37,11 +37,13 @@ from __future__ import annotations
 import heapq
 import logging
 import random
+import zlib
 from calendar import monthrange
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
@@ -274,6 +276,22 @@ class _Cast:
 
 
 # --------------------------------------------------------------------------- the plan
+
+
+# The fictional county's centre; each township sits at a fixed offset from it.
+_CENTRE = (Decimal("36.700000"), Decimal("116.900000"))
+
+
+def _coordinates(plan: _Plan) -> dict[str, Decimal]:
+    """A point near the call's township, from its code and the call's index only (never
+    the random streams, so the rest of the history stays as it was)."""
+    code = zlib.crc32(plan.township.region.code.encode())
+    spot = zlib.crc32(f"{plan.township.region.code}-{plan.index}".encode())
+    lat = _CENTRE[0] + Decimal(code % 300 - 150) / 1000 + Decimal(spot % 21 - 10) / 1000
+    lon = _CENTRE[1] + Decimal(code // 300 % 300 - 150) / 1000
+    lon += Decimal(spot // 21 % 21 - 10) / 1000
+    step = Decimal("0.000001")
+    return {"latitude": lat.quantize(step), "longitude": lon.quantize(step)}
 
 
 @dataclass
@@ -731,7 +749,7 @@ class _Simulation:
             urgency=plan.urgency,
             item=self.cast.items[plan.item_code] if plan.item_code else None,
             address=stories.fill(plan.rng.choice(stories.ADDRESSES), slots),
-            **kw,
+            **{**_coordinates(plan), **kw},
         )
         call, _created = services.call_create(
             actor=self.actor(user),

@@ -1,5 +1,13 @@
-"""Pages of the participation app, mounted at /participation/ (none yet)."""
+"""Pages of the participation app, mounted at /participation/."""
+
+from django.urls import path
+
+from . import views
 
 app_name = "participation"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("triage/", views.triage, name="triage"),
+    path("triage/<int:pk>/accept/", views.triage_accept, name="triage_accept"),
+    path("triage/<int:pk>/reject/", views.triage_reject, name="triage_reject"),
+]

@@ -427,6 +427,12 @@ def _add_links(panels: list[Panel], membership: Membership) -> None:
             ("township", *_OVERVIEW_PANELS),
             Row(_("Evaluate the departments"), reverse("assessment:evaluations")),
         )
+    if membership.role in (Role.TOWNSHIP_REPORTER, Role.TOWNSHIP_LEADER, Role.PLATFORM_OPERATOR):
+        # Reports from the public (Open311 apps) waiting for triage.
+        add(
+            ("township", "calls", "county", *_OVERVIEW_PANELS),
+            Row(_("Public reports"), reverse("participation:triage")),
+        )
     notices = notices_link(membership)  # notices (通报): the issuing side, named organisations
     if notices is not None:
         add(("calls", "county", "township", "department", "admin"), Row(*notices))

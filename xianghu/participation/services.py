@@ -1,0 +1,266 @@
+"""Writes of public reports: intake from public clients, and the township's triage."""
+
+from __future__ import annotations
+
+import math
+import secrets
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db import IntegrityError, transaction
+from django.db.models import Avg
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from xianghu.accounts.models import ApiKey
+from xianghu.calls import services as call_services
+from xianghu.calls.models import Call
+from xianghu.calls.services import CallDraft
+from xianghu.catalog.models import Item
+from xianghu.core.actor import Actor
+from xianghu.core.errors import Conflict, InvalidInput, PermissionDenied
+from xianghu.core.text import clean_text
+from xianghu.regions.models import Organisation, Region
+from xianghu.regions.roles import OrgKind, RegionLevel, Role
+
+from .models import PublicReport, ReportStatus
+
+TRIAGE_ROLES = (Role.TOWNSHIP_REPORTER, Role.TOWNSHIP_LEADER)
+# A point farther than this from every township's known calls is not guessed (≈ 30 km).
+_MAX_GUESS_KM = 30.0
+_NAME_SUFFIXES = ("街道", "社区", "镇", "乡", "村")
+
+
+@dataclass(frozen=True)
+class Place:
+    township: Region | None
+    location: Region | None
+
+
+def _township_of(region: Region) -> Region | None:
+    if region.level == RegionLevel.TOWNSHIP:
+        return region
+    if region.level == RegionLevel.VILLAGE:
+        return region.parent
+    return None
+
+
+def _by_address(county: Region, address: str) -> Region | None:
+    """The most specific township or village of `county` named in the address text.
+
+    Regions carry no coordinates, so an address naming 王庄镇 or 张庄村 is the surest
+    guide; names are also tried without their suffix (王庄, 张庄), longest match first.
+    """
+    text = address.replace(" ", "")
+    if not text:
+        return None
+    best: tuple[int, int, Region] | None = None
+    regions = Region.objects.filter(
+        path__startswith=county.path, level__in=(RegionLevel.TOWNSHIP, RegionLevel.VILLAGE)
+    ).select_related("parent")
+    for region in regions:
+        names = [region.name]
+        for suffix in _NAME_SUFFIXES:
+            stem = region.name.removesuffix(suffix)
+            if stem != region.name and len(stem) >= 2:
+                names.append(stem)
+        for rank, name in enumerate(names):
+            if name in text:
+                # Longer names are more specific; a full name beats its stem.
+                key = (len(name), -rank)
+                if best is None or key > best[:2]:
+                    best = (key[0], key[1], region)
+                break
+    return best[2] if best else None
+
+
+def _km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    dx = (lon2 - lon1) * math.cos(math.radians((lat1 + lat2) / 2)) * 111.32
+    dy = (lat2 - lat1) * 110.57
+    return math.hypot(dx, dy)
+
+
+def _by_coordinates(county: Region, latitude: Decimal, longitude: Decimal) -> Region | None:
+    """The township whose located calls lie nearest (their mean position stands in for
+    the township's centre, which the region data does not have)."""
+    centres = (
+        Call.objects.filter(
+            county=county,
+            latitude__isnull=False,
+            longitude__isnull=False,
+            caller__kind=OrgKind.TOWNSHIP,
+        )
+        .values("caller__township_id")
+        .annotate(lat=Avg("latitude"), lon=Avg("longitude"))
+    )
+    best: tuple[float, int] | None = None
+    for row in centres:
+        distance = _km(float(latitude), float(longitude), float(row["lat"]), float(row["lon"]))
+        if distance <= _MAX_GUESS_KM and (best is None or distance < best[0]):
+            best = (distance, row["caller__township_id"])
+    return Region.objects.filter(pk=best[1]).first() if best else None
+
+
+def place_resolve(
+    *,
+    county: Region,
+    address: str = "",
+    address_id: str = "",
+    latitude: Decimal | None = None,
+    longitude: Decimal | None = None,
+) -> Place:
+    """Where a report is: by region code (`address_id`), then address text, then coordinates.
+
+    Unresolved reports go to the county platform (township None)."""
+    region = None
+    if address_id:
+        region = Region.objects.filter(
+            code=address_id,
+            path__startswith=county.path,
+            level__in=(RegionLevel.TOWNSHIP, RegionLevel.VILLAGE),
+        ).first()
+    if region is None and address:
+        region = _by_address(county, address)
+    if region is not None:
+        return Place(township=_township_of(region), location=region)
+    if latitude is not None and longitude is not None:
+        township = _by_coordinates(county, latitude, longitude)
+        return Place(township=township, location=township)
+    return Place(township=None, location=None)
+
+
+def publicreport_create(
+    *,
+    api_key: ApiKey,
+    county: Region,
+    item: Item,
+    description: str,
+    address: str = "",
+    address_id: str = "",
+    latitude: Decimal | None = None,
+    longitude: Decimal | None = None,
+    urgency: str = "normal",
+    media_url: str = "",
+    email: str = "",
+    phone: str = "",
+    idempotency_key: str | None = None,
+) -> tuple[PublicReport, bool]:
+    """Queue a public report for triage; returns (report, created).
+
+    A retry with the same idempotency key returns the first report."""
+    key = clean_text(idempotency_key)[:64] or None
+    if key is not None:
+        existing = PublicReport.objects.filter(api_key=api_key, idempotency_key=key).first()
+        if existing is not None:
+            return existing, False
+    description = clean_text(description)
+    if len(description) > 4000:
+        raise InvalidInput(
+            _("The description has at most 4000 characters."), code="report.description_too_long"
+        )
+    place = place_resolve(
+        county=county,
+        address=address,
+        address_id=address_id,
+        latitude=latitude,
+        longitude=longitude,
+    )
+    try:
+        with transaction.atomic():
+            report = PublicReport.objects.create(
+                county=county,
+                township=place.township,
+                location=place.location,
+                item=item,
+                description=description,
+                address=clean_text(address)[:200],
+                latitude=latitude,
+                longitude=longitude,
+                urgency=urgency,
+                media_url=media_url[:500],
+                email=clean_text(email)[:254],
+                phone=clean_text(phone)[:32],
+                source=api_key.name[:100],
+                api_key=api_key,
+                token=secrets.token_hex(16),
+                idempotency_key=key,
+            )
+    except IntegrityError:  # a concurrent retry with the same key won the race
+        existing = PublicReport.objects.filter(api_key=api_key, idempotency_key=key).first()
+        if existing is None:
+            raise
+        return existing, False
+    return report, True
+
+
+def triage_organisation(actor: Actor, report: PublicReport) -> Organisation:
+    """The township organisation through which `actor` may triage `report`, or refuse."""
+    if report.township_id is not None:
+        for grant in actor.grants_for(*TRIAGE_ROLES):
+            if (
+                grant.organisation_kind == OrgKind.TOWNSHIP
+                and grant.township_id == report.township_id
+            ):
+                return Organisation.objects.get(pk=grant.organisation_id)
+    raise PermissionDenied(
+        _("Only the staff of the report's township can triage it."), code="report.not_yours"
+    )
+
+
+def _require_new(report: PublicReport) -> None:
+    if report.status != ReportStatus.NEW:
+        raise Conflict(_("This report has already been triaged."), code="report.already_triaged")
+
+
+def _title(report: PublicReport) -> str:
+    first_line = report.description.splitlines()[0] if report.description else ""
+    title = first_line[:60] or report.item.name
+    return title[:120]
+
+
+@transaction.atomic
+def publicreport_accept(*, actor: Actor, report: PublicReport) -> Call:
+    """Accept a public report: it becomes a draft call of the township (one call per report)."""
+    report = PublicReport.objects.select_for_update().select_related("item").get(pk=report.pk)
+    township_org = triage_organisation(actor, report)
+    _require_new(report)
+    assert report.township is not None  # triage_organisation checked it
+    source = _("Reported by the public through %(source)s.") % {"source": report.source}
+    draft = CallDraft(
+        title=_title(report),
+        description=f"{report.description or report.item.name}\n\n{source}",
+        location=report.location or report.township,
+        urgency=report.urgency,
+        item=report.item,
+        address=report.address,
+        latitude=report.latitude,
+        longitude=report.longitude,
+    )
+    call, _created = call_services.call_create(
+        actor=actor,
+        caller=township_org,
+        draft=draft,
+        idempotency_key=f"public-report-{report.pk}",
+    )
+    report.status = ReportStatus.ACCEPTED
+    report.call = call
+    report.decided_by_id = actor.user_id
+    report.decided_at = timezone.now()
+    report.save(update_fields=["status", "call", "decided_by", "decided_at"])
+    return call
+
+
+@transaction.atomic
+def publicreport_reject(*, actor: Actor, report: PublicReport, reason: str) -> PublicReport:
+    report = PublicReport.objects.select_for_update().get(pk=report.pk)
+    triage_organisation(actor, report)
+    _require_new(report)
+    reason = clean_text(reason)
+    if not reason:
+        raise InvalidInput(_("Give a reason for the rejection."), code="report.reason_required")
+    report.status = ReportStatus.REJECTED
+    report.reason = reason[:2000]
+    report.decided_by_id = actor.user_id
+    report.decided_at = timezone.now()
+    report.save(update_fields=["status", "reason", "decided_by", "decided_at"])
+    return report
