@@ -216,6 +216,11 @@ XH_PERIODIC_TASKS = [
         "xianghu.calls.tasks.attachments_cleanup",
         env.int("XH_ATTACHMENTS_CLEANUP_SECONDS", default=24 * 3600),
     ),
+    # Routing models of counties with a new list version or enough new decisions: nightly.
+    (
+        "xianghu.routing.tasks.routing_retrain_due",
+        env.int("XH_ROUTING_RETRAIN_SECONDS", default=24 * 3600),
+    ),
 ]
 
 NINJA_PAGINATION_PER_PAGE = 50

@@ -23,6 +23,7 @@ from xianghu.core.management.commands.worker import (
 )
 from xianghu.core.models import WorkerHeartbeat
 from xianghu.notify.tasks import retry_due_webhooks
+from xianghu.routing.tasks import routing_retrain_due
 
 DB_TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 PRUNE = "xianghu.core.tasks.prune_worker_heartbeats"
@@ -129,13 +130,15 @@ def test_an_empty_setting_schedules_nothing():
 
 
 def test_the_default_setting_schedules_the_sweep_the_webhook_retries_and_the_cleanup():
-    sweep, retries, cleanup = resolve_periodic(settings.XH_PERIODIC_TASKS)
+    sweep, retries, cleanup, retrain = resolve_periodic(settings.XH_PERIODIC_TASKS)
     assert sweep.task is supervision_sweep
     assert sweep.every == timedelta(seconds=60)
     assert retries.task is retry_due_webhooks
     assert retries.every == timedelta(seconds=60)
     assert cleanup.task is attachments_cleanup
     assert cleanup.every == timedelta(days=1)
+    assert retrain.task is routing_retrain_due
+    assert retrain.every == timedelta(days=1)
 
 
 @override_settings(TASKS=DB_TASKS)

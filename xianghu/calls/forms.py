@@ -193,6 +193,7 @@ class ActionForm(DomainErrorMixin, forms.Form):
         assisting_choices: Sequence[Organisation] = (),
         suggested: tuple[int | None, Sequence[int]] = (None, ()),
         calls: Sequence[Call] = (),
+        items: Sequence[Item] = (),
         **kwargs: Any,
     ) -> None:
         kwargs.setdefault("prefix", transition.action)
@@ -248,6 +249,18 @@ class ActionForm(DomainErrorMixin, forms.Form):
                     initial=[str(i) for i in assisting],
                     widget=forms.CheckboxSelectMultiple,
                 )
+        if action == "accept" and items:
+            groups: dict[str, list[tuple[str, str]]] = {}
+            for item in items:
+                groups.setdefault(item.domain.name, []).append(
+                    (str(item.pk), f"{item.code} {item.name}")
+                )
+            self.fields["item"] = forms.ChoiceField(
+                label=_("List item"),
+                required=False,
+                choices=[("", _("— outside the list —")), *groups.items()],
+                help_text=_("Confirm the item the caller chose, or correct it."),
+            )
         if action == "evaluate":
             self.fields["comment"] = forms.CharField(
                 label=_("Comment"), required=False, max_length=2000, widget=_textarea(2)
@@ -270,7 +283,11 @@ class ActionForm(DomainErrorMixin, forms.Form):
         for name, value in self.cleaned_data.items():
             if name == "expected_state":
                 continue
-            if name in ("lead", "into"):
+            if name == "item":
+                # Only a posted choice changes the item (an absent field keeps the caller's).
+                if self.add_prefix("item") in self.data:
+                    data[name] = int(value) if value else None
+            elif name in ("lead", "into"):
                 if value:
                     data[name] = int(value)
             elif name == "assisting":

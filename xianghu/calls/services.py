@@ -374,6 +374,49 @@ def _org(pk: Any, call: Call) -> Organisation:
     return org
 
 
+@effect("accept")
+def _accept(
+    call: Call, data: Mapping[str, Any], at: datetime, actor: Actor | None
+) -> dict[str, Any]:
+    # The platform confirms the list item the caller chose, or corrects it (routing
+    # suggests one): "item" is an item id, or empty for "outside the list"; absent, the
+    # caller's choice stands.
+    if "item" not in data:
+        return {}
+    item = _accepted_item(call, data.get("item"))
+    if item == call.item:
+        return {}
+    if call.direction != Direction.UP:
+        raise InvalidInput(
+            _("The item of a department's call is the department's to choose."),
+            code="call.invalid",
+            detail=[{"field": "item", "message": _("The item cannot be changed here.")}],
+        )
+    before = call.item.code if call.item else None
+    call.item = item
+    call.out_of_list = item is None
+    call.assist_only = bool(item and item.primary_level == "township")
+    return {"item": item.code if item else None, "item_from": before, "item_changed": True}
+
+
+def _accepted_item(call: Call, value: Any) -> Item | None:
+    if value in (None, "", 0, "0"):
+        return None
+    version = catalog_selectors.county_version_in_force(county=call.county)
+    item = (
+        version.items.filter(pk=_id(value)).first() if version is not None and _id(value) else None
+    )
+    if item is None or not item.callable:
+        raise InvalidInput(
+            _("Choose a callable item of the list in force."),
+            code="call.invalid",
+            detail=[
+                {"field": "item", "message": _("Choose a callable item of the list in force.")}
+            ],
+        )
+    return item
+
+
 @effect("dispatch")
 def _dispatch(
     call: Call, data: Mapping[str, Any], at: datetime, actor: Actor | None

@@ -47,6 +47,7 @@ from . import selectors, services
 from .attachments import PHOTO_ACTIONS, attachment_save, attachments_check
 from .forms import CHOICE_LABELS, ActionForm, CallForm
 from .models import Attachment, Call, CallEvent, Direction, Dispatch, DispatchRole, Urgency
+from .panels import call_panels, form_panels
 from .supervision import CARD_STATES, due_horizon, open_clock
 from .workflow import BY_ACTION, CREATE, OPEN, Party, State
 
@@ -307,7 +308,12 @@ def call_new(request: XhRequest) -> HttpResponse:
     return render(
         request,
         "calls/new.html",
-        {"form": form, "organisation": org, "two_way": callees is not None},
+        {
+            "form": form,
+            "organisation": org,
+            "two_way": callees is not None,
+            "panels": form_panels(request, org),
+        },
         status=status,
     )
 
@@ -410,6 +416,15 @@ def _details(event: CallEvent) -> list[tuple[str, str]]:
             add(_("List item"), data["item"])
         if data.get("urgency") in Urgency.values:
             add(_("Urgency"), Urgency(data["urgency"]).label)
+    if data.get("item_changed"):
+        add(
+            _("List item"),
+            _("%(before)s → %(after)s")
+            % {
+                "before": data.get("item_from") or _("outside the list"),
+                "after": data.get("item") or _("outside the list"),
+            },
+        )
     if data.get("lead_name"):
         add(_("Lead"), data["lead_name"])
     if data.get("assisting_names"):
@@ -572,7 +587,11 @@ def _action_form(
         kw.update(organisations=leads, assisting_choices=assisting, suggested=suggested)
     if action == "merge":
         kw["calls"] = _merge_choices(actor, call)
-    return ActionForm(data, transition=transition, initial={"expected_state": call.state}, **kw)
+    initial: dict[str, Any] = {"expected_state": call.state}
+    if action == "accept" and Party.PLATFORM in parties and call.direction == Direction.UP:
+        kw["items"] = _callable_items(call.caller)
+        initial["item"] = str(call.item_id or "")
+    return ActionForm(data, transition=transition, initial=initial, **kw)
 
 
 def _render_call(
@@ -600,6 +619,9 @@ def _render_call(
             "conflict": conflict,
             "overdue": call.next_deadline is not None and call.next_deadline < now,
             "is_open": call.state in OPEN,
+            "panels": call_panels(
+                request, call, selectors.call_parties(actor=request.actor, call=call)
+            ),
         },
         status=status,
     )

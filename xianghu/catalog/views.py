@@ -648,6 +648,14 @@ def change_request_new(request: XhRequest) -> HttpResponse:
             departments=departments,
             current=current,
         )
+        if request.method == "GET":
+            # A draft prefilled by a link (e.g. routing's list-gap page): the proposed
+            # name and keywords of a new item, and the reason.
+            prefill = {"reason": request.GET.get("reason", "")[:2000]}
+            if kind == ChangeKind.ADD:
+                prefill["name"] = request.GET.get("name", "")[:200]
+                prefill["keywords"] = request.GET.get("keywords", "")[:500]
+            form.initial.update({k: v for k, v in prefill.items() if v.strip()})
         if request.method == "POST" and form.is_valid():
             proposal = form.proposal()
             if kind == ChangeKind.MODIFY and not proposal:

@@ -93,6 +93,12 @@ class RoutingExample(models.Model):
         return f"{self.item_code or '-'}: {self.text[:30]}"
 
 
+class SuggestionStage(models.TextChoices):
+    CALL_FORM = "call_form", _("the caller's form")
+    PLATFORM = "platform", _("the platform's acceptance")
+    API = "api", _("the API")
+
+
 class RoutingSuggestionLog(models.Model):
     """A suggestion shown to someone, and what they chose: the acceptance figures come
     from here, and every decision that differs from the suggestion is a training example."""
@@ -125,6 +131,9 @@ class RoutingSuggestionLog(models.Model):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="+",
+    )
+    stage = models.CharField(
+        _("where it was shown"), max_length=16, choices=SuggestionStage.choices, blank=True
     )
     candidates = models.JSONField(_("candidates"), default=list, blank=True)
     outside_list = models.BooleanField(_("suggested: outside the list"), default=False)

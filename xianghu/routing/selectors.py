@@ -6,10 +6,12 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from django.db.models import Count, Q, QuerySet
+from django.db.models.functions import TruncMonth
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from xianghu.catalog import selectors as catalog_selectors
@@ -325,3 +327,116 @@ def acceptance_of(*, county: Region, since: datetime | None = None) -> Acceptanc
         accepted=Count("id", filter=Q(accepted=True)),
     )
     return Acceptance(**figures)
+
+
+@dataclass(frozen=True)
+class AcceptanceCell:
+    decided: int
+    accepted: int
+
+    @property
+    def rate(self) -> float | None:
+        return self.accepted / self.decided if self.decided else None
+
+
+@dataclass(frozen=True)
+class AcceptanceRow:
+    """One suggested item (code "" = "outside the list") over the months of a report."""
+
+    code: str
+    name: str
+    total: AcceptanceCell
+    months: tuple[AcceptanceCell, ...]
+
+
+@dataclass(frozen=True)
+class AcceptanceReport:
+    months: tuple[date, ...]
+    total: AcceptanceCell
+    by_month: tuple[AcceptanceCell, ...]
+    by_stage: dict[str, AcceptanceCell]
+    rows: tuple[AcceptanceRow, ...]
+    shown: int
+
+
+def _month_starts(since: date, until: date) -> list[date]:
+    months = []
+    cursor = since.replace(day=1)
+    while cursor <= until:
+        months.append(cursor)
+        cursor = (cursor + timedelta(days=32)).replace(day=1)
+    return months
+
+
+def acceptance_report(
+    *, county: Region, months: int = 6, now: datetime | None = None
+) -> AcceptanceReport:
+    """How often the suggestions were taken as they were, per suggested item and month,
+    over the last `months` calendar months (this one included). Two queries."""
+    now = timezone.localtime(now or timezone.now())
+    months = max(1, min(int(months), 24))
+    first = now.date().replace(day=1)
+    for _i in range(months - 1):
+        first = (first - timedelta(days=1)).replace(day=1)
+    since = timezone.make_aware(datetime.combine(first, time.min))
+    logs = RoutingSuggestionLog.objects.filter(county=county, created_at__gte=since)
+    shown = logs.count()
+    grouped = (
+        logs.filter(accepted__isnull=False)
+        .annotate(month=TruncMonth("created_at"))
+        .values("suggested_code", "month", "stage")
+        .annotate(
+            decided=Count("id"),
+            accepted_n=Count("id", filter=Q(accepted=True)),
+        )
+    )
+    month_list = _month_starts(first, now.date())
+    index = {m: i for i, m in enumerate(month_list)}
+    per_code: dict[str, list[list[int]]] = {}
+    per_stage: dict[str, list[int]] = {}
+    per_month = [[0, 0] for _m in month_list]
+    for row in grouped:
+        month = row["month"]
+        key = month.date() if isinstance(month, datetime) else month
+        i = index.get(key)
+        if i is None:
+            continue
+        cells = per_code.setdefault(row["suggested_code"], [[0, 0] for _m in month_list])
+        for target in (cells[i], per_month[i], per_stage.setdefault(row["stage"] or "", [0, 0])):
+            target[0] += row["decided"]
+            target[1] += row["accepted_n"]
+    version = catalog_selectors.county_version_in_force(county=county)
+    names = (
+        {code: item.name for code, item in version_items_by_code(version=version).items()}
+        if version is not None
+        else {}
+    )
+    rows = []
+    for code, cells in per_code.items():
+        total = AcceptanceCell(sum(c[0] for c in cells), sum(c[1] for c in cells))
+        rows.append(
+            AcceptanceRow(
+                code=code,
+                name=names.get(code, "") if code else _("— outside the list —"),
+                total=total,
+                months=tuple(AcceptanceCell(*c) for c in cells),
+            )
+        )
+    rows.sort(key=lambda r: (-r.total.decided, r.code))
+    return AcceptanceReport(
+        months=tuple(month_list),
+        total=AcceptanceCell(sum(c[0] for c in per_month), sum(c[1] for c in per_month)),
+        by_month=tuple(AcceptanceCell(*c) for c in per_month),
+        by_stage={k: AcceptanceCell(*v) for k, v in per_stage.items()},
+        rows=tuple(rows),
+        shown=shown,
+    )
+
+
+def corrections_recent(*, county: Region, limit: int = 20) -> QuerySet[RoutingSuggestionLog]:
+    """The latest decisions that differed from the suggestion (what the model learns next)."""
+    return (
+        RoutingSuggestionLog.objects.filter(county=county, accepted=False)
+        .select_related("call")
+        .order_by("-decided_at", "-id")[:limit]
+    )

@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 
 from xianghu.calls.models import Call
 from xianghu.catalog import selectors as catalog_selectors
-from xianghu.catalog.models import ListVersion
+from xianghu.catalog.models import Item, ListVersion
 from xianghu.core.errors import InvalidInput
 from xianghu.core.text import clean_text
 from xianghu.regions.models import Region
@@ -239,6 +239,7 @@ def suggestion_record(
     call: Call | None = None,
     user: Any = None,
     at: datetime | None = None,
+    stage: str = "",
 ) -> RoutingSuggestionLog:
     """Remember a suggestion that was shown (for acceptance figures and learning)."""
     return RoutingSuggestionLog.objects.create(
@@ -252,6 +253,7 @@ def suggestion_record(
         outside_list=suggestion.outside_list,
         suggested_code=suggestion.item_code,
         status=suggestion.status,
+        stage=stage,
         created_at=at or timezone.now(),
         created_by=user if getattr(user, "pk", None) else None,
     )
@@ -276,6 +278,30 @@ def suggestion_decide(
                 _("“%(code)s” is not an item of the list in force.") % {"code": code},
                 code="routing.unknown_item",
             )
+    return _decision_store(log=log, code=code, call=call, user=user, at=at)
+
+
+def suggestion_settle(
+    *,
+    log: RoutingSuggestionLog,
+    item: Item | None,
+    call: Call | None = None,
+    user: Any = None,
+    at: datetime | None = None,
+) -> RoutingSuggestionLog:
+    """`suggestion_decide` for an item the call workflow has already checked (it may be
+    of an earlier version of the list when events are replayed)."""
+    return _decision_store(log=log, code=item.code if item else "", call=call, user=user, at=at)
+
+
+def _decision_store(
+    *,
+    log: RoutingSuggestionLog,
+    code: str,
+    call: Call | None,
+    user: Any,
+    at: datetime | None,
+) -> RoutingSuggestionLog:
     if log.status != "ok":
         accepted = None  # there was nothing to accept
     elif code:

@@ -238,9 +238,14 @@ def _history(
 
 def _decisions(*, county: Region, codes: set[str], counted: set[int], out: TrainingSet) -> None:
     logs = RoutingSuggestionLog.objects.filter(county=county, accepted__isnull=False).order_by("id")
+    # A call is decided at its creation and again at the platform's acceptance: the
+    # later decision is the one that counts.
+    latest: dict[object, RoutingSuggestionLog] = {}
     for log in logs.select_related("township"):
         if log.call_id is not None and log.call_id in counted:
             continue
+        latest[log.call_id if log.call_id is not None else ("log", log.pk)] = log
+    for log in latest.values():
         context = township_context(log.township)
         kind = "decision" if log.accepted else "correction"
         if log.chosen_outside:

@@ -12,7 +12,7 @@ Everybody else gets 403. Within the scope only calls the user may see are counte
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -21,10 +21,13 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from xianghu.calls import overview as reads
+from xianghu.calls.models import Call
 from xianghu.core.actor import Actor
 from xianghu.core.errors import PermissionDenied
 from xianghu.regions.models import Membership, Organisation, Region
 from xianghu.regions.roles import OrgKind, Role
+from xianghu.routing.hotspots import Hotspot, hotspots
+from xianghu.routing.intel_views import may_see_gaps
 
 OVERVIEW_ROLES = frozenset(
     {
@@ -166,6 +169,19 @@ class OverdueCall:
 
 
 @dataclass(frozen=True)
+class HotspotRow:
+    hotspot: Hotspot
+    calls: tuple[tuple[int, str], ...]  # (id, number) of its latest calls, newest first
+
+
+# Hotspots (routing.hotspots): the county's or the township's, over these days.
+HOTSPOT_DAYS = 30
+HOTSPOT_MIN_CALLS = 3
+HOTSPOTS_SHOWN = 8
+HOTSPOT_CALLS_SHOWN = 5
+
+
+@dataclass(frozen=True)
 class Overview:
     scope: Scope
     period: reads.Period
@@ -174,6 +190,43 @@ class Overview:
     items: list[reads.ItemRow]
     overdue: list[OverdueCall]
     links: list[tuple[str, str]]
+    hotspots: list[HotspotRow] = field(default_factory=list)
+    show_hotspots: bool = False
+    hotspot_days: int = HOTSPOT_DAYS
+    hotspot_min_calls: int = HOTSPOT_MIN_CALLS
+
+
+def overview_hotspots(
+    *, actor: Actor, membership: Membership, scope: Scope, now: datetime
+) -> list[HotspotRow]:
+    """The hotspots of a county or township overview among the calls the actor may see
+    (`routing.hotspots`; five queries at most, with the shown calls' numbers)."""
+    org = membership.organisation
+    county = org.county
+    if county is None or scope.kind not in ("county", "township"):
+        return []
+    township = org.township if scope.kind == "township" else None
+    if scope.kind == "township" and township is None:
+        return []
+    found = hotspots(
+        county=county,
+        now=now,
+        window_days=HOTSPOT_DAYS,
+        min_calls=HOTSPOT_MIN_CALLS,
+        township=township,
+        actor=actor,
+    )[:HOTSPOTS_SHOWN]
+    wanted = [pk for h in found for pk in h.call_ids[-HOTSPOT_CALLS_SHOWN:]]
+    numbers = dict(Call.objects.filter(pk__in=wanted).values_list("pk", "number")) if wanted else {}
+    return [
+        HotspotRow(
+            hotspot=h,
+            calls=tuple(
+                (pk, numbers[pk]) for pk in h.call_ids[-HOTSPOT_CALLS_SHOWN:][::-1] if pk in numbers
+            ),
+        )
+        for h in found
+    ]
 
 
 def overview_build(
@@ -229,6 +282,8 @@ def overview_build(
     links = [(_("Calls"), reverse("calls:list"))]
     if membership.role in BOARD_ROLES:
         links.append((_("Overdue board"), reverse("calls:overdue")))
+    if may_see_gaps(membership):
+        links.append((_("List gaps"), reverse("routing:gaps")))
     return Overview(
         scope=scope,
         period=period,
@@ -237,4 +292,6 @@ def overview_build(
         items=reads.overview_top_items(calls=calls, period=period),
         overdue=overdue,
         links=links,
+        hotspots=overview_hotspots(actor=actor, membership=membership, scope=scope, now=period.now),
+        show_hotspots=scope.kind in ("county", "township"),
     )

@@ -30,6 +30,8 @@ from xianghu.notify.access import webhooks_may_manage
 from xianghu.regions.models import Membership, Organisation, Region
 from xianghu.regions.roles import OrgKind, Role
 from xianghu.regions.selectors import organisation_stats
+from xianghu.routing.access import MONITOR_KINDS as ROUTING_MONITOR_KINDS
+from xianghu.routing.intel_views import may_see_gaps
 
 from .overview import may_see_overview
 
@@ -432,6 +434,16 @@ def _add_links(panels: list[Panel], membership: Membership) -> None:
         add(
             ("township", "calls", "county", *_OVERVIEW_PANELS),
             Row(_("Public reports"), reverse("participation:triage")),
+        )
+    if membership.organisation.kind in ROUTING_MONITOR_KINDS:
+        add(
+            ("calls", "county", "review", "admin"),
+            Row(_("Routing acceptance"), reverse("routing:acceptance")),
+        )
+    if may_see_gaps(membership):
+        add(
+            ("calls", "county", "review", "department", "admin"),
+            Row(_("List gaps (recurring out-of-list calls)"), reverse("routing:gaps")),
         )
     notices = notices_link(membership)  # notices (通报): the issuing side, named organisations
     if notices is not None:

@@ -17,6 +17,7 @@ from xianghu.demo.county import (
 )
 from xianghu.demo.history import DEFAULT_MONTHS, MAX_MONTHS, build_demo_history
 from xianghu.demo.notice import build_demo_notice
+from xianghu.demo.routing import build_demo_routing
 from xianghu.regions.models import Region
 from xianghu.regions.roles import Role
 
@@ -63,6 +64,7 @@ class Command(BaseCommand):
         summary = build_demo_county(seed=seed)
         county = Region.objects.get(code=COUNTY_CODE)
         lists = build_demo_lists(county=county, province=Region.objects.get(code=PROVINCE_CODE))
+        model = build_demo_routing(county=county)
         # Built once: a county that has its history keeps it (a rerun skips it quickly).
         history = (
             None
@@ -83,6 +85,7 @@ class Command(BaseCommand):
             f"清单: {lists.guidance.title} ({lists.guidance.items.count()} items) → "
             f"{lists.county.title} ({lists.county.items.count()} items, in force)."
         )
+        self.stdout.write(f"智能分拨: routing model v{model.version} ({model.examples} examples).")
         if history is not None:
             self.stdout.write(
                 f"呼叫历史: {history.calls} calls ({history.open} open, {history.overdue} "
