@@ -20,6 +20,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("assessment/", include("xianghu.assessment.urls")),
     path("routing/", include("xianghu.routing.urls")),
     path("participation/", include("xianghu.participation.urls")),
+    path("open/", include("xianghu.participation.urls_open")),
     path("integrations/", include("xianghu.integrations.urls")),
     path("open311/v2/", include("xianghu.integrations.open311.urls")),
     path("i18n/", include("django.conf.urls.i18n")),

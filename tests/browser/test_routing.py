@@ -33,7 +33,7 @@ def test_suggestions_on_the_call_form_and_the_platforms_one_click_accept(
     login(page, "reporter", PASSWORD)
     page.goto("/calls/new/")
     slot = page.get_by_test_id("routing-suggestions")
-    expect(slot).to_be_visible()  # XXX restore the Chinese check
+    expect(slot).to_contain_text("描述")  # the hint, in Chinese
     page.fill("#id_title", "麦地焚烧秸秆")
     page.fill("#id_description", "王庄镇1村麦地里有人焚烧秸秆，浓烟很大，影响道路通行。")
     candidates = page.get_by_test_id("routing-candidate")

@@ -106,3 +106,8 @@ class PublicReport(models.Model):
 
     def __str__(self) -> str:
         return f"{self.token[:8]} {self.item_id}"
+
+
+# The models of the other areas of participation live in their own modules; importing
+# them here registers them with the app.
+from . import models_coord, models_open, models_public  # noqa: E402, F401

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import views
+from . import urls_coord, urls_public, views
 
 app_name = "participation"
 
@@ -11,3 +11,5 @@ urlpatterns = [
     path("triage/<int:pk>/accept/", views.triage_accept, name="triage_accept"),
     path("triage/<int:pk>/reject/", views.triage_reject, name="triage_reject"),
 ]
+
+urlpatterns += urls_public.urlpatterns + urls_coord.urlpatterns
