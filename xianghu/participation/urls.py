@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import urls_coord, urls_public, views
+from . import urls_coord, urls_deliberation, urls_public, views
 
 app_name = "participation"
 
@@ -12,4 +12,6 @@ urlpatterns = [
     path("triage/<int:pk>/reject/", views.triage_reject, name="triage_reject"),
 ]
 
-urlpatterns += urls_public.urlpatterns + urls_coord.urlpatterns
+urlpatterns += (
+    urls_public.urlpatterns + urls_coord.urlpatterns + urls_deliberation.urlpatterns
+)
