@@ -8,7 +8,8 @@ from xianghu.core.access import register
 from xianghu.core.actor import Actor
 from xianghu.core.policies import ALL, NOTHING, QueryPolicy
 from xianghu.regions.access import is_system_admin
-from xianghu.regions.models import Membership
+from xianghu.regions.models import Membership, Organisation
+from xianghu.regions.roles import Role
 
 from .models import ApiKey, User
 
@@ -34,9 +35,27 @@ class UserPolicy(QueryPolicy):
         return NOTHING
 
 
+#: The roles that manage members, hence API keys, of their own organisation.
+APIKEY_MANAGER_ROLES = frozenset({Role.SYSTEM_ADMIN, Role.TOWNSHIP_LEADER, Role.DEPARTMENT_LEADER})
+
+
+def apikeys_may_manage(membership: Membership | None) -> bool:
+    """Whether the user, working as this membership, manages its organisation's API keys
+    (no query; the roles for which `manage_members` covers their own organisation)."""
+    return membership is not None and membership.role in APIKEY_MANAGER_ROLES
+
+
 @register(ApiKey)
 class ApiKeyPolicy(QueryPolicy):
+    """view, manage (create, rotate, revoke): whoever may manage the members of the key's
+    organisation (`manage_members`: system admins; leaders for their remit)."""
+
     def rule(self, actor: Actor, action: str) -> Q:
+        if action not in ("view", "manage") or actor.is_anonymous:
+            return NOTHING
         if is_system_admin(actor):
             return ALL
-        return NOTHING
+        from xianghu.core import access
+
+        orgs = access.visible(actor, Organisation.objects.all(), "manage_members")
+        return Q(organisation_id__in=orgs.values("pk"))

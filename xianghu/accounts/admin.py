@@ -40,6 +40,7 @@ class ApiKeyAdmin(admin.ModelAdmin):
         "prefix",
         "created_at",
         "last_used_at",
+        "expires_at",
         "revoked_at",
     )
     list_filter = ("role",)
@@ -47,5 +48,6 @@ class ApiKeyAdmin(admin.ModelAdmin):
     readonly_fields = ("prefix", "key_hash", "created_at", "last_used_at", "created_by")
 
     def has_add_permission(self, request):
-        # Keys are created with `manage.py apikey_create`, which shows the secret once.
+        # Keys are created on /accounts/api-keys/ or with `manage.py apikey_create`, which
+        # show the secret once.
         return False

@@ -1,11 +1,17 @@
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from xianghu.core.masking import mask_phone
+from xianghu.regions.roles import Role
+
+from .scopes import default_scopes
 
 
 class User(AbstractUser):
@@ -41,9 +47,18 @@ class User(AbstractUser):
         return mask_phone(self.phone)
 
 
+class ApiKeyStatus(models.TextChoices):
+    ACTIVE = "active", _("Active")
+    EXPIRING = "expiring", _("Expiring")
+    EXPIRED = "expired", _("Expired")
+    REVOKED = "revoked", _("Revoked")
+
+
 class ApiKey(models.Model):
     """A key with which another system (12345 hotline, grid platform) calls the API
-    on behalf of one organisation, with one role. Only a hash of the secret is stored."""
+    on behalf of one organisation, with one role, limited to its scopes
+    (`accounts/scopes.py`). Only a hash of the secret is stored. A rotated key keeps
+    working until `expires_at` (the grace period), then is refused."""
 
     organisation = models.ForeignKey(
         "regions.Organisation",
@@ -66,6 +81,18 @@ class ApiKey(models.Model):
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     last_used_at = models.DateTimeField(_("last used at"), null=True, blank=True)
     revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
+    scopes = models.JSONField(
+        _("scopes"),
+        default=default_scopes,
+        blank=True,
+        help_text=_("The parts of the API the key may use (codes such as calls:read)."),
+    )
+    expires_at = models.DateTimeField(
+        _("expires at"),
+        null=True,
+        blank=True,
+        help_text=_("Set when the key is replaced: it keeps working until then."),
+    )
 
     class Meta:
         verbose_name = _("API key")
@@ -78,3 +105,22 @@ class ApiKey(models.Model):
     @property
     def is_revoked(self) -> bool:
         return self.revoked_at is not None
+
+    @property
+    def role_label(self) -> str:
+        return str(Role(self.role).label) if self.role in Role.values else self.role
+
+    def is_expired(self, now: datetime | None = None) -> bool:
+        return self.expires_at is not None and self.expires_at <= (now or timezone.now())
+
+    @property
+    def status(self) -> str:
+        """active, expiring (rotated, in its grace period), expired or revoked."""
+        if self.revoked_at is not None:
+            return ApiKeyStatus.REVOKED
+        if self.expires_at is None:
+            return ApiKeyStatus.ACTIVE
+        return ApiKeyStatus.EXPIRED if self.is_expired() else ApiKeyStatus.EXPIRING
+
+    def get_status_display(self) -> str:
+        return str(ApiKeyStatus(self.status).label)

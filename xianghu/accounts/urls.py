@@ -9,4 +9,7 @@ urlpatterns = [
     path("logout/", views.LogoutView.as_view(), name="logout"),
     path("me/", views.profile, name="profile"),
     path("password/", views.PasswordChangeView.as_view(), name="password_change"),
+    path("api-keys/", views.apikey_list, name="apikeys"),
+    path("api-keys/<int:pk>/rotate/", views.apikey_rotate_view, name="apikey_rotate"),
+    path("api-keys/<int:pk>/revoke/", views.apikey_revoke_view, name="apikey_revoke"),
 ]

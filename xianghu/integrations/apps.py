@@ -8,3 +8,12 @@ class IntegrationsConfig(AppConfig):
     name = "xianghu.integrations"
     label = "integrations"
     verbose_name = _("Integrations")
+
+    def ready(self) -> None:
+        from xianghu.calls import services as call_services
+
+        from .hotline import access, push  # noqa: F401  (registers the access policies)
+
+        # Status updates of calls made from hotline tickets go back to the hotline.
+        if push.on_call_event not in call_services.AFTER_COMMIT:
+            call_services.AFTER_COMMIT.append(push.on_call_event)

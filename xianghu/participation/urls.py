@@ -12,6 +12,4 @@ urlpatterns = [
     path("triage/<int:pk>/reject/", views.triage_reject, name="triage_reject"),
 ]
 
-urlpatterns += (
-    urls_public.urlpatterns + urls_coord.urlpatterns + urls_deliberation.urlpatterns
-)
+urlpatterns += urls_public.urlpatterns + urls_coord.urlpatterns + urls_deliberation.urlpatterns

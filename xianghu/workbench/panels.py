@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from xianghu.accounts.access import apikeys_may_manage
 from xianghu.assessment.dashboards import may_fill_forms, may_see_dashboards
 from xianghu.assessment.notices import notices_link
 from xianghu.calls import selectors as call_selectors
@@ -26,6 +27,7 @@ from xianghu.catalog.models import Admission, ChangeRequest, DecisionStatus
 from xianghu.core import access
 from xianghu.core.actor import Actor
 from xianghu.core.health import health_report
+from xianghu.integrations.hotline.access import may_handle_tickets
 from xianghu.notify.access import webhooks_may_manage
 from xianghu.regions.models import Membership, Organisation, Region
 from xianghu.regions.roles import OrgKind, Role
@@ -435,6 +437,11 @@ def _add_links(panels: list[Panel], membership: Membership) -> None:
             ("township", "calls", "county", *_OVERVIEW_PANELS),
             Row(_("Public reports"), reverse("participation:triage")),
         )
+    if may_handle_tickets(membership):
+        add(
+            ("calls", "county", "admin"),
+            Row(_("12345 hotline tickets"), reverse("integrations:hotline_list")),
+        )
     if membership.organisation.kind in ROUTING_MONITOR_KINDS:
         add(
             ("calls", "county", "review", "admin"),
@@ -448,6 +455,15 @@ def _add_links(panels: list[Panel], membership: Membership) -> None:
     notices = notices_link(membership)  # notices (通报): the issuing side, named organisations
     if notices is not None:
         add(("calls", "county", "township", "department", "admin"), Row(*notices))
+    if apikeys_may_manage(membership):
+        add(
+            _WEBHOOK_PANELS,
+            Row(
+                _("API keys of my organisation"),
+                reverse("accounts:apikeys"),
+                membership.organisation.name,
+            ),
+        )
     if webhooks_may_manage(membership):
         add(
             _WEBHOOK_PANELS,

@@ -19,6 +19,7 @@ from xianghu.calls.workflow import OPEN, TERMINAL, State
 from xianghu.catalog import selectors as catalog_selectors
 from xianghu.catalog.limits import limit_label
 from xianghu.catalog.models import Catalogue, Item, ItemParty, PartyRole, ScopeLevel
+from xianghu.core.masking import mask_personal_text
 from xianghu.regions.models import Region
 
 from .formats import w3c
@@ -368,13 +369,13 @@ def request_row(call: Call) -> dict[str, Any]:
         "status_notes": str(call.get_state_display()),
         "service_name": item.name if item else _("Outside the list"),
         "service_code": item.code if item else OUT_OF_LIST_CODE,
-        "description": f"{call.title}\n{call.description}"[:4000],
+        "description": mask_personal_text(f"{call.title}\n{call.description}")[:4000],
         "agency_responsible": agency or None,
         "service_notice": service_notice(item) if item else None,
         "requested_datetime": w3c(call.created_at),
         "updated_datetime": w3c(call.state_changed_at),
         "expected_datetime": w3c(expected),
-        "address": call.address or None,
+        "address": mask_personal_text(call.address) or None,
         "address_id": None,
         "zipcode": None,
         "lat": _float(call.latitude),

@@ -3,7 +3,8 @@
 A key of a township (or village) government of the county, holding a township role,
 belongs to a township system: its requests become draft calls of that township. A key of
 a society organisation (社会组织/企业/志愿队) holding the public-user role belongs to a public
-app: its requests queue for the township's triage. Every other key is refused (403).
+app: its requests queue for the township's triage. Every other key is refused (403), and
+so is a key without the `open311:post` scope (reason `scope_missing`).
 """
 
 from __future__ import annotations
@@ -27,6 +28,9 @@ from .core import Open311Error
 
 TOWNSHIP = "township"
 PUBLIC = "public"
+
+#: The key scope a POST needs (`xianghu/accounts/scopes.py`).
+OPEN311_SCOPE = "open311:post"
 
 
 @dataclass(frozen=True)
@@ -62,7 +66,12 @@ def client_for(plain: str | None, county: Region) -> Client:
         key = ApiKey.objects.select_related("organisation").get(pk=actor.api_key_id)
     except NotAuthenticated:
         key = _by_hash(plain)
-        if key is None or key.revoked_at is not None or not key.organisation.is_active:
+        if (
+            key is None
+            or key.revoked_at is not None
+            or key.is_expired()
+            or not key.organisation.is_active
+        ):
             raise _forbidden(_("The api_key is not valid.")) from None
         ApiKey.objects.filter(pk=key.pk).update(last_used_at=timezone.now())
         actor = Actor.build(
@@ -70,6 +79,13 @@ def client_for(plain: str | None, county: Region) -> Client:
             grants=[grant_for(organisation=key.organisation, role=key.role)],
             api_key_id=key.pk,
             display_name=key.name,
+        )
+    if OPEN311_SCOPE not in (key.scopes or ()):
+        raise Open311Error.one(
+            403,
+            "scope_missing",
+            _("The api_key lacks the scope %(scope)s needed to post service requests.")
+            % {"scope": OPEN311_SCOPE},
         )
     org = key.organisation
     if org.county_id != county.pk:

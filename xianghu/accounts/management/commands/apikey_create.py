@@ -17,14 +17,24 @@ class Command(BaseCommand):
         parser.add_argument("--organisation", required=True, help="organisation id or exact name")
         parser.add_argument("--role", required=True)
         parser.add_argument("--name", required=True, help="what the key is for")
+        parser.add_argument(
+            "--scopes",
+            default="",
+            help="comma-separated scopes such as calls:read,open311:post (default: all)",
+        )
 
-    def handle(self, *args: Any, organisation: str, role: str, name: str, **opts: Any) -> None:
+    def handle(
+        self, *args: Any, organisation: str, role: str, name: str, scopes: str, **opts: Any
+    ) -> None:
         lookup = {"pk": organisation} if organisation.isdigit() else {"name": organisation}
         orgs = list(Organisation.objects.filter(**lookup)[:2])
         if len(orgs) != 1:
             raise CommandError(f"organisation {organisation!r}: {len(orgs)} matches, need 1")
         try:
-            _key, plain = apikey_create(actor=None, organisation=orgs[0], role=role, name=name)
+            wanted = [s.strip() for s in scopes.split(",") if s.strip()] if scopes else None
+            _key, plain = apikey_create(
+                actor=None, organisation=orgs[0], role=role, name=name, scopes=wanted
+            )
         except DomainError as exc:
             raise CommandError(f"{exc.code}: {exc.message}") from exc
         self.stdout.write(plain)
