@@ -95,3 +95,26 @@ def test_a_call_the_server_refuses_stays_in_the_outbox_with_the_reason(
     assert not Call.objects.filter(description="没有写标题的呼叫。").exists()
     page.get_by_test_id("outbox-drop").click()
     expect(page.get_by_test_id("outbox")).to_be_hidden()
+
+
+def test_a_resident_without_an_account_reports_offline(phone_page, live_server, world, lists):
+    from xianghu.participation.models import PublicReport
+
+    page = phone_page
+    page.goto("/participation/report/")
+    assert page.evaluate(WORKER_READY_JS)
+    page.reload()
+    page.wait_for_load_state("networkidle")
+    page.context.set_offline(True)
+    page.reload()  # the report form comes from the phone
+    expect(page.get_by_test_id("report-form")).to_be_visible()
+    page.fill("#id_description", "王庄镇集市路口井盖缺失，很危险。")
+    page.select_option("#id_location", str(world.t1.pk))
+    page.get_by_test_id("report-submit").click()
+    expect(page.get_by_test_id("outbox-item")).to_have_count(1)
+    assert not PublicReport.objects.exists()
+    page.context.set_offline(False)
+    expect(page.get_by_test_id("outbox-sent")).to_have_count(1, timeout=20_000)
+    report = PublicReport.objects.get()
+    assert report.reporter is None
+    assert report.township == world.t1

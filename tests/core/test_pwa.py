@@ -29,7 +29,14 @@ def test_the_service_worker_lists_the_shell_and_the_offline_pages():
     assert r["Service-Worker-Allowed"] == "/"
     assert "no-cache" in r["Cache-Control"]
     body = r.content.decode()
-    for path in ('"/calls/new/"', '"/calls/"', '"/offline/"', "js/outbox.js", "css/xianghu.css"):
+    for path in (
+        '"/calls/new/"',
+        '"/calls/"',
+        '"/participation/report/"',
+        '"/offline/"',
+        "js/outbox.js",
+        "css/xianghu.css",
+    ):
         assert path in body
     # only GET requests are handled: a POST written offline is the outbox's business
     assert 'request.method !== "GET"' in body
@@ -41,7 +48,8 @@ def test_the_offline_page_and_the_base_page_link_the_app(world, client):
     html = r.content.decode()
     assert 'rel="manifest"' in html
     assert 'data-sw="/sw.js"' in html
-    assert "js/outbox.js" not in html  # anonymous: no outbox
+    assert "js/outbox.js" in html  # anonymous residents report offline too
+    assert 'data-user=""' in html
     world.login(client, "reporter")
     html = client.get("/calls/new/").content.decode()
     assert "js/outbox.js" in html

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.utils import translation
 
 from tests import factories as f
 from tests.calls.conftest import as_
@@ -35,6 +36,13 @@ STRAW_AGAIN = (
 )
 FACTORY = ("鑫源塑料厂车间安全出口堵塞", "鑫源塑料制品厂车间安全出口被原料堵死，灭火器过期。")
 BUILDING = ("村民违规建房", "村民张某未经审批在村东扩建三层楼房，占用道路。")
+
+
+@pytest.fixture(autouse=True)
+def _english():
+    # the reasons are compared with their English msgids
+    with translation.override("en"):
+        yield
 
 
 def make(world, lists, text, *, code="D1-01", location=None, at=NOW, state=State.SUBMITTED, **kw):

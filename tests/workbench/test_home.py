@@ -39,7 +39,7 @@ def test_each_role_sees_its_workbench(world, client, user, role_label, panels, m
     assert r.status_code == 200
     html = r.content.decode()
     assert role_label in html
-    assert {p.key for p in r.context["panels"]} == panels
+    assert {p.key for p in r.context["panels"]} == panels | {"cogovernance"}
     for text in must_show:
         assert text in html, text
     # Nothing of the other county leaks into any workbench.
@@ -117,3 +117,38 @@ def test_the_calls_panel_counts_and_links(world, client, lists, django_assert_ma
     world.login(client, "reporter")
     [panel] = [p for p in client.get("/").context["panels"] if p.key == "calls"]
     assert [v for _label, v in panel.figures] == [1, 1, 0]
+
+
+@pytest.mark.parametrize(
+    ("user", "links", "not_links"),
+    [
+        (
+            "citizen",
+            ["/participation/report/", "/participation/mine/"],
+            ["/participation/moderation/"],
+        ),
+        ("volunteer", ["/participation/registry/mine/", "/participation/resources/offers/"], []),
+        (
+            "reporter",
+            ["/participation/moderation/", "/participation/registry/"],
+            ["/participation/mine/"],
+        ),
+        (
+            "operator",
+            ["/participation/resources/offers/", "/participation/organisations/pending/"],
+            [],
+        ),
+        ("admin", ["/participation/moderation/audit/"], ["/participation/moderation/"]),
+    ],
+)
+def test_the_cogovernance_panel_links_what_the_role_works_with(
+    world, client, user, links, not_links
+):
+    world.login(client, user)
+    [panel] = [p for p in client.get("/").context["panels"] if p.key == "cogovernance"]
+    urls = {row.url for row in panel.rows}
+    assert "/participation/resources/board/" in urls
+    for url in links:
+        assert url in urls, url
+    for url in not_links:
+        assert url not in urls, url

@@ -1,6 +1,6 @@
 """The installable web app (PWA) for field staff: the manifest, the service worker and the
 offline page. The service worker keeps the app's static files and the pages field staff
-need (the workbench, my calls, the new-call form) for when the network is gone; calls
+need (the workbench, my calls, the new-call form, the public report form) for when the network is gone; calls
 written offline wait in the phone's outbox (static/js/outbox.js) until it returns."""
 
 from __future__ import annotations
@@ -17,7 +17,13 @@ from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_GET
 
 # The pages kept for offline use once visited (paths, by URL name).
-OFFLINE_PAGES = ("workbench:home", "calls:list", "calls:new", "core:offline")
+OFFLINE_PAGES = (
+    "workbench:home",
+    "calls:list",
+    "calls:new",
+    "participation:report_new",
+    "core:offline",
+)
 # Static files every page needs: kept when the worker installs.
 SHELL_STATIC = (
     "css/xianghu.css",

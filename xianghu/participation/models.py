@@ -10,6 +10,16 @@ class ReportStatus(models.TextChoices):
     NEW = "new", _("New")
     ACCEPTED = "accepted", _("Accepted")
     REJECTED = "rejected", _("Rejected")
+    MERGED = "merged", _("Merged")
+
+
+class Moderation(models.TextChoices):
+    """Whether public text or a photo may appear on a public page (docs/participation.md)."""
+
+    PENDING = "pending", _("Awaiting moderation")
+    APPROVED = "approved", _("Approved")
+    REDACTED = "redacted", _("Approved with redactions")
+    HIDDEN = "hidden", _("Hidden")
 
 
 class PublicReport(models.Model):
@@ -41,7 +51,13 @@ class PublicReport(models.Model):
         related_name="+",
     )
     item = models.ForeignKey(
-        "catalog.Item", verbose_name=_("list item"), on_delete=models.PROTECT, related_name="+"
+        "catalog.Item",
+        verbose_name=_("list item"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text=_("Empty: the reporter was not sure; the township chooses it."),
     )
     description = models.TextField(_("description"), max_length=4000, blank=True)
     address = models.CharField(_("address"), max_length=200, blank=True)
@@ -89,6 +105,45 @@ class PublicReport(models.Model):
         related_name="+",
     )
     decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    # ---- public reporting (issue #8; models_public.py holds the related tables) ----
+    reporter = models.ForeignKey(
+        "accounts.User",
+        verbose_name=_("reporter"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="public_reports",
+        help_text=_("The public account that reported it; empty for anonymous reports."),
+    )
+    merged_into = models.ForeignKey(
+        "self",
+        verbose_name=_("merged into"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="merged_reports",
+    )
+    moderation = models.CharField(
+        _("moderation"), max_length=16, choices=Moderation.choices, default=Moderation.PENDING
+    )
+    public_text = models.TextField(
+        _("public text"),
+        blank=True,
+        help_text=_("The description as shown publicly: personal data masked, redactions applied."),
+    )
+    moderated_by = models.ForeignKey(
+        "accounts.User",
+        verbose_name=_("moderated by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    moderated_at = models.DateTimeField(_("moderated at"), null=True, blank=True)
+    support_count = models.PositiveIntegerField(_("me too"), default=0)
+    rating = models.PositiveSmallIntegerField(_("rating"), null=True, blank=True)
+    rating_comment = models.TextField(_("rating comment"), max_length=1000, blank=True)
+    rated_at = models.DateTimeField(_("rated at"), null=True, blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:
@@ -100,12 +155,19 @@ class PublicReport(models.Model):
                 fields=["api_key", "idempotency_key"],
                 condition=models.Q(idempotency_key__isnull=False),
                 name="publicreport_unique_idempotency_key",
-            )
+            ),
+            models.CheckConstraint(
+                condition=models.Q(rating__isnull=True) | models.Q(rating__gte=1, rating__lte=5),
+                name="publicreport_rating_1_to_5",
+            ),
         ]
-        indexes = [models.Index(fields=["county", "township", "status"])]
+        indexes = [
+            models.Index(fields=["county", "township", "status"]),
+            models.Index(fields=["moderation", "created_at"]),
+        ]
 
     def __str__(self) -> str:
-        return f"{self.token[:8]} {self.item_id}"
+        return f"{self.token[:8]} {self.item_id or ''}"
 
 
 # The models of the other areas of participation live in their own modules; importing

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import secrets
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -18,12 +17,15 @@ from xianghu.calls.models import Call
 from xianghu.calls.services import CallDraft
 from xianghu.catalog.models import Item
 from xianghu.core.actor import Actor
-from xianghu.core.errors import Conflict, InvalidInput, PermissionDenied
+from xianghu.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from xianghu.core.masking import mask_personal_text
 from xianghu.core.text import clean_text
 from xianghu.regions.models import Organisation, Region
 from xianghu.regions.roles import OrgKind, RegionLevel, Role
 
 from .models import PublicReport, ReportStatus
+from .models_public import ReportUpdate
+from .public_reports import new_token, update_add
 
 TRIAGE_ROLES = (Role.TOWNSHIP_REPORTER, Role.TOWNSHIP_LEADER)
 # A point farther than this from every township's known calls is not guessed (≈ 30 km).
@@ -182,9 +184,11 @@ def publicreport_create(
                 phone=clean_text(phone)[:32],
                 source=api_key.name[:100],
                 api_key=api_key,
-                token=secrets.token_hex(16),
+                token=new_token(),
                 idempotency_key=key,
+                public_text=mask_personal_text(description),
             )
+            update_add(report=report, kind=ReportUpdate.Kind.RECEIVED, key="received", notify=False)
     except IntegrityError:  # a concurrent retry with the same key won the race
         existing = PublicReport.objects.filter(api_key=api_key, idempotency_key=key).first()
         if existing is None:
@@ -214,8 +218,8 @@ def _require_new(report: PublicReport) -> None:
 
 def _title(report: PublicReport) -> str:
     first_line = report.description.splitlines()[0] if report.description else ""
-    title = first_line[:60] or report.item.name
-    return title[:120]
+    title = first_line[:60] or (report.item.name if report.item else "")
+    return title[:120] or _("Public report")
 
 
 @transaction.atomic
@@ -228,7 +232,7 @@ def publicreport_accept(*, actor: Actor, report: PublicReport) -> Call:
     source = _("Reported by the public through %(source)s.") % {"source": report.source}
     draft = CallDraft(
         title=_title(report),
-        description=f"{report.description or report.item.name}\n\n{source}",
+        description=f"{report.description or _title(report)}\n\n{source}",
         location=report.location or report.township,
         urgency=report.urgency,
         item=report.item,
@@ -247,6 +251,13 @@ def publicreport_accept(*, actor: Actor, report: PublicReport) -> Call:
     report.decided_by_id = actor.user_id
     report.decided_at = timezone.now()
     report.save(update_fields=["status", "call", "decided_by", "decided_at"])
+    update_add(
+        report=report,
+        kind=ReportUpdate.Kind.ACCEPTED,
+        key="accepted",
+        text=_("The township has taken up your report as case %(number)s.")
+        % {"number": call.number},
+    )
     return call
 
 
@@ -263,4 +274,37 @@ def publicreport_reject(*, actor: Actor, report: PublicReport, reason: str) -> P
     report.decided_by_id = actor.user_id
     report.decided_at = timezone.now()
     report.save(update_fields=["status", "reason", "decided_by", "decided_at"])
+    update_add(report=report, kind=ReportUpdate.Kind.DECLINED, key="declined", text=report.reason)
+    return report
+
+
+@transaction.atomic
+def publicreport_merge(*, actor: Actor, report: PublicReport, into: PublicReport) -> PublicReport:
+    """Merge a new report into another report of the same township (the same problem
+    reported twice): the reporter follows the other report's case from now on."""
+    report = PublicReport.objects.select_for_update().get(pk=report.pk)
+    triage_organisation(actor, report)
+    _require_new(report)
+    target = PublicReport.objects.select_for_update().filter(pk=into.pk).first()
+    if target is None or target.township_id != report.township_id:
+        raise NotFound()
+    if target.pk == report.pk:
+        raise InvalidInput(
+            _("A report cannot be merged into itself."), code="report.merge_into_itself"
+        )
+    if target.status not in (ReportStatus.NEW, ReportStatus.ACCEPTED):
+        raise Conflict(
+            _("Merge into a new or accepted report only."), code="report.merge_target_closed"
+        )
+    report.status = ReportStatus.MERGED
+    report.merged_into = target
+    report.decided_by_id = actor.user_id
+    report.decided_at = timezone.now()
+    report.save(update_fields=["status", "merged_into", "decided_by", "decided_at"])
+    update_add(
+        report=report,
+        kind=ReportUpdate.Kind.MERGED,
+        key="merged",
+        text=_("The same problem was already reported; it is handled as one case."),
+    )
     return report

@@ -30,7 +30,7 @@ from xianghu.core.health import health_report
 from xianghu.integrations.hotline.access import may_handle_tickets
 from xianghu.notify.access import webhooks_may_manage
 from xianghu.regions.models import Membership, Organisation, Region
-from xianghu.regions.roles import OrgKind, Role
+from xianghu.regions.roles import GOVERNMENT_KINDS, SOCIETY_KINDS, OrgKind, Role
 from xianghu.regions.selectors import organisation_stats
 from xianghu.routing.access import MONITOR_KINDS as ROUTING_MONITOR_KINDS
 from xianghu.routing.intel_views import may_see_gaps
@@ -475,12 +475,58 @@ def _add_links(panels: list[Panel], membership: Membership) -> None:
         )
 
 
+# ---- co-governance (多元共治) -----------------------------------------------------------------
+
+_TOWNSHIP_STAFF = (Role.TOWNSHIP_REPORTER, Role.TOWNSHIP_LEADER)
+
+
+def _cogovernance_panel(membership: Membership | None) -> Panel:
+    """Public reporting, moderation, the stakeholder registry and resource coordination,
+    the open government pages: the links each role works with."""
+    role = membership.role if membership is not None else Role.PUBLIC_USER
+    kind = membership.organisation.kind if membership is not None else ""
+    rows: list[Row] = []
+
+    def add(label: str, name: str) -> None:
+        rows.append(Row(label, reverse(name)))
+
+    if role == Role.PUBLIC_USER:
+        add(_("Report a problem"), "participation:report_new")
+        add(_("My reports"), "participation:mine")
+        if kind in SOCIETY_KINDS:
+            add(_("My organisation's profile"), "participation:stakeholder_mine")
+            add(_("Offers"), "participation:offer_list")
+            add(_("Resource needs"), "participation:need_list")
+    if role in (*_TOWNSHIP_STAFF, Role.PLATFORM_OPERATOR):
+        add(_("Moderation of public text and photos"), "participation:moderation")
+        add(_("Organisations to verify"), "participation:applications")
+        add(_("Resource needs"), "participation:need_list")
+    if role == Role.PLATFORM_OPERATOR:
+        add(_("Offers"), "participation:offer_list")
+    if membership is not None and kind in GOVERNMENT_KINDS and role != Role.PUBLIC_USER:
+        add(_("Stakeholder registry"), "participation:registry")
+    if role in (*_TOWNSHIP_STAFF, Role.PLATFORM_OPERATOR, Role.ASSESSOR, Role.SYSTEM_ADMIN):
+        add(_("Consultations (议事协商)"), "participation:consultations")
+    if role in (Role.ASSESSOR, Role.SYSTEM_ADMIN):
+        add(_("Publish rankings"), "open:manage_rankings")
+    if role == Role.SYSTEM_ADMIN:
+        add(_("Unmasking audit"), "participation:unmask_audit")
+    add(_("Resource board (public)"), "participation:resource_board")
+    add(_("Open government"), "open:index")
+    return Panel(
+        key="cogovernance",
+        title=_("Co-governance"),
+        note=_("Residents, enterprises and social organisations govern together with us."),
+        rows=rows,
+    )
+
+
 def panels_for(*, request: HttpRequest, actor: Actor, membership: Membership | None) -> list[Panel]:
     if membership is None:
         # Public accounts without an organisation, and superusers without a membership.
         if request.user.is_superuser:
             return [_role_intro(Role.SYSTEM_ADMIN), *_admin_panels(None)]
-        return [_role_intro(Role.PUBLIC_USER), *_public_panels()]
+        return [_role_intro(Role.PUBLIC_USER), *_public_panels(), _cogovernance_panel(None)]
     panels = [_role_intro(membership.role), *_BUILDERS[membership.role](membership)]
     list_panels = _LIST_PANELS.get(membership.role)
     if list_panels is not None:
@@ -489,4 +535,5 @@ def panels_for(*, request: HttpRequest, actor: Actor, membership: Membership | N
     if call_panels is not None:
         panels += call_panels(membership, actor)
     _add_links(panels, membership)
+    panels.append(_cogovernance_panel(membership))
     return panels

@@ -2,7 +2,7 @@
 // when it returns. Progressive enhancement: without scripts, or online, forms post as usual.
 //
 // A form marked data-offline-draft is kept instead of posted when the browser is offline.
-// Each kept call gets its own idempotency key, so sending it twice (a lost answer, two tabs)
+// Each kept call (or public report) gets its own idempotency key, so sending it twice (a lost answer, two tabs)
 // still makes one call. Sending fetches the form page again for a fresh CSRF token, posts
 // the kept fields and photos, and removes the call from the outbox once the server answers
 // with the new call's page. Kept calls belong to the user who wrote them: nobody else's
@@ -11,7 +11,8 @@
   "use strict";
   var DB = "xh-outbox", STORE = "drafts", SENT = "xh-outbox-sent";
   var body = document.body;
-  var user = body ? body.getAttribute("data-user") : "";
+  // Anonymous visitors (a resident reporting without an account) share the "anon" outbox.
+  var user = (body ? body.getAttribute("data-user") : "") || "anon";
   var t = {};
   try { t = JSON.parse((document.getElementById("outbox-text") || {}).textContent || "{}"); } catch (e) { t = {}; }
 
@@ -54,9 +55,10 @@
         fields.push([name, value]);
       }
     });
-    var title = (form.querySelector("[name=title]") || {}).value || "";
+    var title = (form.querySelector("[name=title]") || form.querySelector("[name=description]") || {}).value || "";
     return put({ user: user, action: form.getAttribute("action") || location.pathname, fields: fields,
-                 files: files, title: title, created: new Date().toISOString(), error: "" });
+                 files: files, title: title.slice(0, 120), created: new Date().toISOString(), error: "",
+                 success: form.getAttribute("data-offline-success") || "" });
   }
 
   function sentList() {
@@ -138,7 +140,10 @@
       d.files.forEach(function (f) { data.append(f.name, new File([f.blob], f.filename, { type: f.type })); });
       return fetch(d.action, { method: "POST", body: data, credentials: "same-origin" });
     }).then(function (response) {
-      if (response.ok && /\/calls\/\d+\/$/.test(new URL(response.url).pathname)) {
+      // Success is the page the form's server answers with: a form may say which
+      // (data-offline-success, a pattern of the path); by default the new call's page.
+      var done = d.success ? new RegExp(d.success) : /\/calls\/\d+\/$/;
+      if (response.ok && done.test(new URL(response.url).pathname)) {
         remember(d.title, new URL(response.url).pathname);
         return remove(d.id);
       }

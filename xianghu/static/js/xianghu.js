@@ -23,7 +23,8 @@ document.addEventListener("DOMContentLoaded", function () {
   // The installable app: a service worker keeps pages for offline use (core/pwa.py).
   if ("serviceWorker" in navigator && document.body.getAttribute("data-sw")) {
     navigator.serviceWorker.register(document.body.getAttribute("data-sw"), { scope: "/" }).then(function () {
-      if (!document.body.getAttribute("data-user") && navigator.serviceWorker.controller) {
+      // On the login page (also where logging out leads) the pages kept for the last user go.
+      if (/^\/accounts\/login\//.test(location.pathname) && navigator.serviceWorker.controller) {
         navigator.serviceWorker.controller.postMessage("forget-pages");
       }
     }).catch(function () { /* no offline support: the pages work as they are */ });

@@ -7,6 +7,7 @@ from django.core.management.base import BaseCommand
 from django.utils import translation
 
 from xianghu.demo.catalog import build_demo_lists
+from xianghu.demo.coord import build_demo_coord
 from xianghu.demo.county import (
     COUNTY_CODE,
     DEFAULT_SEED,
@@ -17,6 +18,8 @@ from xianghu.demo.county import (
 )
 from xianghu.demo.history import DEFAULT_MONTHS, MAX_MONTHS, build_demo_history
 from xianghu.demo.notice import build_demo_notice
+from xianghu.demo.open import build_demo_open
+from xianghu.demo.public import build_demo_public
 from xianghu.demo.routing import build_demo_routing
 from xianghu.regions.models import Region
 from xianghu.regions.roles import Role
@@ -72,6 +75,11 @@ class Command(BaseCommand):
             else build_demo_history(county=county, months=history_months, seed=seed)
         )
         notice = build_demo_notice(county=county) if history is not None else None
+        # Co-governance: public reports, open government data and consultations,
+        # stakeholders with needs, offers and deliveries.
+        public = build_demo_public(county=county)
+        opened = build_demo_open(county=county)
+        coord = build_demo_coord(county=county)
         if quiet:
             return
         self.stdout.write(
@@ -99,6 +107,11 @@ class Command(BaseCommand):
             self.stdout.write(
                 f"通报: {notice.title} ({notice.entries.count()} named, {notice.status})."
             )
+        self.stdout.write(
+            f"多元共治: {public.reports} public reports, {opened.cases} open cases, "
+            f"{opened.consultations} consultations, {coord.profiles} stakeholders, "
+            f"{coord.needs} needs, {coord.offers} offers, {coord.commitments} commitments."
+        )
         with translation.override("zh-hans"):
             rows = [("用户名", "密码", "角色", "单位")] + [
                 (a.username, DEMO_PASSWORD, str(Role(a.role).label), a.organisation_name or "—")
