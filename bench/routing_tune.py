@@ -3,7 +3,7 @@
 The engine's defaults (xianghu/routing/engine.py EngineConfig) were chosen with this
 script; test.csv is never read. Usage:
 
-    .venv/bin/python bench/routing_tune.py [--folds 3] [--set c=0.5 --set k_best=30000 ...]
+    .venv/bin/python bench/routing_tune.py [--folds 3] [--set c=0.5 --set classifier=crammer_singer ...]
 
 Each --set overrides one EngineConfig field; several --grid runs compare settings.
 Prints the macro-F1 and accuracy of every fold and their mean.
@@ -17,6 +17,7 @@ import sys
 import time
 from dataclasses import fields, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -31,13 +32,17 @@ from xianghu.routing.engine import EngineConfig, Example, train  # noqa: E402
 DATA = Path("/work/shared/data/zhzw/train.csv")
 
 
-def parse_value(field_type: object, value: str) -> object:
+def parse_value(field_type: object, value: str) -> Any:
     if value in ("True", "False"):
         return value == "True"
     try:
         return int(value)
     except ValueError:
+        pass
+    try:
         return float(value)
+    except ValueError:
+        return value  # a string field, e.g. classifier=crammer_singer
 
 
 def main() -> None:

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The zhzw routing benchmark (issue #6; docs/benchmarks.md, "Routing"). One command:
 #   bench/routing_zhzw.sh            (data in /work/shared/data/zhzw, or ZHZW_DIR)
-# 1. the tuning figure: train on 80 % of train.csv, report on the other 20 % (stratified,
-#    seed 1) — the split the engine's settings were checked on; test.csv is not read;
+# 1. a development figure: train on 80 % of train.csv, report on the other 20 % (stratified,
+#    seed 1); the settings were chosen by cross-validation on train.csv
+#    (bench/routing_tune.py); test.csv is not read;
 # 2. the reported figure: train on train.csv, report on test.csv;
 # 3. the raw texts (title + detail, punctuation and stop words left in) of the raw.csv
 #    rows whose message is in test.csv, with the same model settings.

@@ -7,7 +7,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from tests import factories as f
 from tests.calls.conftest import as_
@@ -390,9 +390,10 @@ def test_matches_are_scored_by_quantity_place_and_time(coord):
     gone = post_offer(w, w.ngo, "ngo")
     services.offer_withdraw(actor=as_(w, "ngo"), offer=gone)
 
-    matches = matching.matches_for_need(
-        need=selectors.need_get(actor=as_(w, "tleader"), pk=need.pk)
-    )
+    with translation.override("en"):  # the reasons are compared with their msgids
+        matches = matching.matches_for_need(
+            need=selectors.need_get(actor=as_(w, "tleader"), pk=need.pk)
+        )
     assert [m.offer for m in matches] == [local, county_wide]
     best, second = matches
     assert best.score == 40 + 35 + 15

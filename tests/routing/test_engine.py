@@ -165,3 +165,53 @@ def test_context_feature_learns_a_township():
     model = engine.train(data, calibrate=False)
     assert model.predict("路边有情况", context="371221001").labels[0] == "water"
     assert model.predict("路边有情况", context="371221002").labels[0] == "fire"
+
+
+def test_log_count_ratios_favour_the_labels_own_features():
+    import scipy.sparse as sp
+
+    # feature 0 only in the label's texts, feature 1 only in the others, feature 2 in all
+    x = sp.csr_matrix(np.array([[1.0, 0, 1], [2.0, 0, 1], [0, 1.0, 1], [0, 3.0, 1]]))
+    r = engine.log_count_ratios(x, np.array([True, True, False, False]), alpha=1.0)
+    assert r[0] > 0 > r[1]
+    assert r[2] == pytest.approx(0.0)
+    # presence counts: how often a feature occurs in a text does not matter
+    doubled = engine.log_count_ratios(x * 5, np.array([True, True, False, False]), alpha=1.0)
+    np.testing.assert_allclose(r, doubled)
+
+
+@pytest.mark.parametrize("classifier", ["nbsvm", "crammer_singer", "ovr"])
+def test_large_corpus_classifiers(classifier):
+    # small_corpus=5 puts these 12 texts in the large-corpus regime
+    config = EngineConfig(small_corpus=5, min_df=1, max_df=1.0, classifier=classifier)
+    model = engine.train(examples(), config=config)
+    assert model.config.classifier == classifier
+    assert model.coef.shape == (3, len(model.vocabulary))
+    assert model.predict("有人在地里烧秸秆").labels[0] == "fire"
+    assert model.predict("工人的工资一直被拖欠").labels[0] == "wage"
+    assert engine.TextModel.from_bytes(model.to_bytes()).predict("停水了").labels == (
+        model.predict("停水了").labels
+    )
+
+
+def test_small_corpus_regime_keeps_the_multi_class_svm(model):
+    assert model.config.classifier == "crammer_singer"
+    assert model.config.c == EngineConfig().small_c
+
+
+def test_nbsvm_binary_and_sample_weights():
+    config = EngineConfig(small_corpus=5, min_df=1, max_df=1.0)
+    data = [Example(t, lab) for lab in ("fire", "water") for t in SYNTHETIC[lab]]
+    model = engine.train(data, config=config, calibrate=False)
+    assert model.coef.shape[0] == 2
+    assert model.predict("秸秆焚烧").labels[0] == "fire"
+    tilted = [*data, Example("秸秆焚烧", "water", weight=50.0)]
+    assert engine.train(tilted, config=config, calibrate=False).predict("秸秆焚烧").labels[0] == (
+        "water"
+    )
+
+
+def test_unknown_classifier_is_an_error():
+    config = EngineConfig(small_corpus=5, classifier="forest")
+    with pytest.raises(ValueError, match="forest"):
+        engine.train(examples(), config=config)

@@ -11,9 +11,12 @@ L2-normalised on its own, then scaled by the block's weight:
 - ``k``: curated phrases (item names and keywords) found in the text;
 - ``t``: the township, so that history can teach local habits.
 
-Large training sets keep the most class-informative features (chi-square); the classifier
-is a Crammer–Singer multi-class linear SVM with balanced class weights, and a softmax with
-a temperature fitted on out-of-fold scores turns its scores into confidences.
+Large training sets (a public data set, a county with a long history) keep every feature
+seen in two texts or more and use an NB-SVM: one linear SVM per label on the features
+scaled by their naive-Bayes log-count ratio for that label. Small ones (a list's own text
+and a few examples per item) use a Crammer–Singer multi-class linear SVM. Class weights are
+balanced; either way the model is one linear map, and a softmax with a temperature fitted
+on out-of-fold scores turns its scores into confidences.
 
 A trained model is plain arrays (vocabulary, idf, weights) saved as ``.npz`` without pickle,
 so loading a model never runs code, and a schema number in it tells old files apart.
@@ -40,7 +43,7 @@ import scipy.sparse as sp
 
 # Bump when the features or the file layout change: models with another schema are not
 # loaded (the caller retrains or answers "no suggestion").
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 # A longer text is cut to this many characters (after normalisation) before routing.
 MAX_CHARS = 2000
@@ -182,13 +185,18 @@ class EngineConfig:
     w_context: float = 0.3
     min_df: int = 2
     max_df: float = 0.5
-    k_best: int = 22000
-    c: float = 0.5
-    crammer_singer: bool = True
+    k_best: int = 0  # keep only the k features of best chi-square score (0: all)
+    # "nbsvm" (one SVM per label on log-count-ratio scaled features), "crammer_singer"
+    # (one multi-class SVM) or "ovr" (one plain SVM per label)
+    classifier: str = "nbsvm"
+    c: float = 1.0
+    nb_alpha: float = 1.0  # smoothing of the NB-SVM's log-count ratios
     # Below this many training texts (a list's own text and a few examples per item) the
-    # model keeps every feature seen once or more, regularises harder and leans less on
-    # words; cross-validated on the seed examples of the demo list (docs/routing.md).
+    # model keeps every feature seen once or more, uses a Crammer–Singer SVM, regularises
+    # harder and leans less on words; cross-validated on the seed examples of the demo
+    # list (docs/routing.md).
     small_corpus: int = 2000
+    small_classifier: str = "crammer_singer"
     small_c: float = 0.2
     small_w_word: float = 0.5
     max_chars: int = MAX_CHARS
@@ -407,7 +415,9 @@ class TextModel:
         np.savez_compressed(
             buffer,
             header=np.array(json.dumps(header, ensure_ascii=False)),
-            vocabulary=np.array([f for f, _i in vocab], dtype=str),
+            # one string, a feature a line (features hold no line breaks): far smaller than
+            # an array of fixed-width strings
+            vocabulary=np.array("\n".join(f for f, _i in vocab)),
             idf=self.idf.astype(np.float32),
             coef=self.coef.astype(np.float32),
             intercept=self.intercept.astype(np.float32),
@@ -426,7 +436,8 @@ class TextModel:
                 f"model schema {header.get('schema')} is not the engine's {SCHEMA_VERSION}"
             )
         try:
-            vocabulary = {str(f): i for i, f in enumerate(arrays["vocabulary"].tolist())}
+            joined = str(arrays["vocabulary"])
+            vocabulary = {f: i for i, f in enumerate(joined.split("\n"))} if joined else {}
             model = cls(
                 config=EngineConfig.from_json(json.dumps(header["config"])),
                 classes=[str(c) for c in header["classes"]],
@@ -559,16 +570,57 @@ def _select(
     return selected, idf[keep]
 
 
-def _svm(config: EngineConfig) -> Any:
+def _svm(config: EngineConfig, *, multi_class: str = "ovr") -> Any:
     from sklearn.svm import LinearSVC
 
     return LinearSVC(
         C=config.c,
         class_weight="balanced",
-        multi_class="crammer_singer" if config.crammer_singer else "ovr",
+        multi_class=multi_class,
         max_iter=5000,
         random_state=0,
     )
+
+
+def log_count_ratios(x: sp.csr_matrix, positive: np.ndarray, alpha: float) -> np.ndarray:
+    """NB-SVM's feature scaling for one label: log of the smoothed share of the label's
+    texts that have the feature over the same share among the other texts (Wang and
+    Manning 2012), from presence counts."""
+    present = (x > 0).astype(np.float64)
+    pos = np.asarray(present[positive].sum(axis=0)).ravel() + alpha
+    neg = np.asarray(present[~positive].sum(axis=0)).ravel() + alpha
+    return np.log(pos / pos.sum()) - np.log(neg / neg.sum())
+
+
+def _fit(
+    config: EngineConfig, x: sp.csr_matrix, y: np.ndarray, weights: np.ndarray, n_labels: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """(coef, intercept) of the configured classifier: labels × features, per label."""
+    if config.classifier == "crammer_singer" or (config.classifier == "ovr" and n_labels > 2):
+        svm = _svm(config, multi_class=config.classifier).fit(x, y, sample_weight=weights)
+        coef = np.asarray(svm.coef_, dtype=np.float32)
+        intercept = np.asarray(svm.intercept_, dtype=np.float32).reshape(-1)
+        if coef.shape[0] == 1:  # sklearn's binary case: one row for the second class
+            coef = np.vstack([-coef[0] / 2, coef[0] / 2])
+            intercept = np.array([-intercept[0] / 2, intercept[0] / 2], dtype=np.float32)
+        return coef, intercept
+    if config.classifier not in ("nbsvm", "ovr"):
+        raise ValueError(f"unknown classifier {config.classifier!r}")
+    # one binary SVM per label; NB-SVM scales the features by the label's log-count
+    # ratios first, which folds back into the weights: w·(r⊙x) = (w⊙r)·x
+    coef = np.zeros((n_labels, x.shape[1]), dtype=np.float32)
+    intercept = np.zeros(n_labels, dtype=np.float32)
+    for k in range(n_labels):
+        positive = y == k
+        if config.classifier == "nbsvm":
+            r = log_count_ratios(x, positive, config.nb_alpha)
+            xk = x @ sp.diags(r)
+        else:
+            r, xk = np.ones(x.shape[1]), x
+        svm = _svm(config).fit(xk, positive.astype(int), sample_weight=weights)
+        coef[k] = svm.coef_[0] * r
+        intercept[k] = svm.intercept_[0]
+    return coef, intercept
 
 
 def fit_temperature(
@@ -588,20 +640,6 @@ def fit_temperature(
     return best_t
 
 
-def _weights(svm: Any) -> tuple[np.ndarray, np.ndarray]:
-    coef = np.asarray(svm.coef_, dtype=np.float32)
-    intercept = np.asarray(svm.intercept_, dtype=np.float32).reshape(-1)
-    if coef.shape[0] == 1:  # sklearn's binary case: one row for the second class
-        coef = np.vstack([-coef[0] / 2, coef[0] / 2])
-        intercept = np.array([-intercept[0] / 2, intercept[0] / 2], dtype=np.float32)
-    return coef, intercept
-
-
-def _scores(svm: Any, x: sp.csr_matrix) -> np.ndarray:
-    coef, intercept = _weights(svm)
-    return np.asarray(x @ coef.T) + intercept
-
-
 def train(
     examples: Sequence[Example],
     *,
@@ -619,7 +657,12 @@ def train(
 
     config = config or EngineConfig()
     if len(examples) < config.small_corpus:
-        config = replace(config, c=config.small_c, w_word=config.small_w_word)
+        config = replace(
+            config,
+            classifier=config.small_classifier,
+            c=config.small_c,
+            w_word=config.small_w_word,
+        )
     if not examples:
         raise TrainingError("no training examples")
     labels = sorted({e.label for e in examples})
@@ -633,13 +676,13 @@ def train(
     y = np.array([labels.index(e.label) for e in examples])
     weights = np.array([e.weight for e in examples], dtype=np.float64)
     vocabulary, idf = _fit_vocabulary(docs, config)
-    if len(docs) >= config.small_corpus and len(vocabulary) > config.k_best:
+    if len(docs) >= config.small_corpus and 0 < config.k_best < len(vocabulary):
         x_full = _matrix(docs, vocabulary, idf, config)
         vocabulary, idf = _select(x_full, y, vocabulary, idf, config.k_best)
     x = _matrix(docs, vocabulary, idf, config)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        svm = _svm(config).fit(x, y, sample_weight=weights)
+        coef, intercept = _fit(config, x, y, weights, len(labels))
         temperature = 10.0
         counts = np.bincount(y, minlength=len(labels))
         if calibrate and counts.min() >= 3 and len(examples) >= 30:
@@ -648,11 +691,10 @@ def train(
             for tr, te in folds.split(x, y):
                 if len(set(y[tr].tolist())) < len(labels):
                     break
-                fold = _svm(config).fit(x[tr], y[tr], sample_weight=weights[tr])
-                oof[te] = _scores(fold, x[te])
+                fold_coef, fold_intercept = _fit(config, x[tr], y[tr], weights[tr], len(labels))
+                oof[te] = np.asarray(x[te] @ fold_coef.T) + fold_intercept
             else:
                 temperature = fit_temperature(oof, y)
-    coef, intercept = _weights(svm)
     return TextModel(
         config=config,
         classes=labels,

@@ -78,7 +78,9 @@ class Command(BaseCommand):
         # Co-governance: public reports, open government data and consultations,
         # stakeholders with needs, offers and deliveries.
         public = build_demo_public(county=county)
-        opened = build_demo_open(county=county)
+        # Its closed cases and consultations are calls: none without the history (the
+        # routing benchmark builds the county without calls).
+        opened = build_demo_open(county=county) if history is not None else None
         coord = build_demo_coord(county=county)
         if quiet:
             return
@@ -108,8 +110,13 @@ class Command(BaseCommand):
                 f"通报: {notice.title} ({notice.entries.count()} named, {notice.status})."
             )
         self.stdout.write(
-            f"多元共治: {public.reports} public reports, {opened.cases} open cases, "
-            f"{opened.consultations} consultations, {coord.profiles} stakeholders, "
+            f"多元共治: {public.reports} public reports, "
+            + (
+                f"{opened.cases} open cases, {opened.consultations} consultations, "
+                if opened is not None
+                else ""
+            )
+            + f"{coord.profiles} stakeholders, "
             f"{coord.needs} needs, {coord.offers} offers, {coord.commitments} commitments."
         )
         with translation.override("zh-hans"):
