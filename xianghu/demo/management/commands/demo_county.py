@@ -77,9 +77,9 @@ class Command(BaseCommand):
         notice = build_demo_notice(county=county) if history is not None else None
         # Co-governance: public reports, open government data and consultations,
         # stakeholders with needs, offers and deliveries.
-        public = build_demo_public(county=county)
-        # Its closed cases and consultations are calls: none without the history (the
-        # routing benchmark builds the county without calls).
+        # Public reports (one becomes a call), closed cases and consultations are calls:
+        # none without the history (the routing benchmark builds the county without calls).
+        public = build_demo_public(county=county) if history is not None else None
         opened = build_demo_open(county=county) if history is not None else None
         coord = build_demo_coord(county=county)
         if quiet:
@@ -110,7 +110,8 @@ class Command(BaseCommand):
                 f"通报: {notice.title} ({notice.entries.count()} named, {notice.status})."
             )
         self.stdout.write(
-            f"多元共治: {public.reports} public reports, "
+            "多元共治: "
+            + (f"{public.reports} public reports, " if public is not None else "")
             + (
                 f"{opened.cases} open cases, {opened.consultations} consultations, "
                 if opened is not None
