@@ -194,6 +194,7 @@ def main(argv: list[str] | None = None) -> None:
     ]
     if args.batch_size:
         cmd += ["--batch-size", str(args.batch_size)]
+    loads = [os.getloadavg()[0]]  # other work on the machine skews every figure
     _log("import 1: every ticket new")
     first = _timed(cmd, env)
     _log(first[2].strip())
@@ -206,12 +207,14 @@ def main(argv: list[str] | None = None) -> None:
         config,
         f"DROP TABLE IF EXISTS hotline_copy_plain; CREATE TABLE hotline_copy_plain ({columns})",
     )
+    loads.append(os.getloadavg()[0])
     _log("COPY of the same file into a plain table")
     copy = _psql(
         config,
         f"\\copy hotline_copy_plain FROM '{path}' WITH (FORMAT csv, HEADER true, ENCODING 'GBK')",
     )
     _psql(config, "DROP TABLE hotline_copy_plain")
+    loads.append(os.getloadavg()[0])
 
     def figures(output: str) -> dict[str, int]:
         match = re.search(r"(\d+) rows .*: (\d+) new, (\d+) updated, (\d+) failed", output)
@@ -226,7 +229,9 @@ def main(argv: list[str] | None = None) -> None:
     print(
         f"Measured {datetime.now(UTC):%Y-%m-%d} on {platform.node()} "
         f"({os.cpu_count()} cores, Python {platform.python_version()}, "
-        f"PostgreSQL {connection.cursor().connection.info.server_version // 10000})."
+        f"PostgreSQL {connection.cursor().connection.info.server_version // 10000}); "
+        f"1-minute load average before the imports, before COPY and after it: "
+        f"{', '.join(f'{load:.1f}' for load in loads)}."
     )
     print()
     print(

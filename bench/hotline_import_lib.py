@@ -156,7 +156,8 @@ def places_of(county_code: str) -> list[Place]:
     for region in Region.objects.filter(
         path__startswith=county.path, level__in=(RegionLevel.TOWNSHIP, RegionLevel.VILLAGE)
     ).select_related("parent"):
-        township = region.name if region.level == RegionLevel.TOWNSHIP else region.parent.name
+        parent = region.parent if region.level == RegionLevel.VILLAGE else None
+        township = parent.name if parent is not None else region.name
         found.append(Place(region.code, region.name, township))
     found.sort(key=lambda p: p.code)
     return found

@@ -1,7 +1,7 @@
 """The benchmark's data and import, small: 2,000 synthetic GBK tickets (bench/hotline_import_lib.py)
 go in with the importer, the planted bad rows are reported, a second run updates them all.
-On PostgreSQL outside a test transaction, the pipelined writer (COPY + INSERT … ON CONFLICT
-in a writer thread) is the one used."""
+On PostgreSQL the checks run in SQL (hotline/sqlcheck.py); outside a test transaction two
+writer threads write the batches (the pipelined writers)."""
 
 from __future__ import annotations
 

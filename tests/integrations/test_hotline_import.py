@@ -191,7 +191,7 @@ def test_duplicates_across_batches_and_reimport_updates(source: ImportSource, me
 
 def test_batches_bound_what_is_held(source: ImportSource, media: Path, monkeypatch: Any) -> None:
     sizes: list[int] = []
-    for writer in (importer.OrmWriter, importer.PgWriter):
+    for writer in (importer.OrmWriter, importer.PgWriter, importer.SqlCheckWriter):
 
         def spy(self: Any, rows: list[Any], now: Any, original: Any = writer.write) -> Any:
             sizes.append(len(rows))

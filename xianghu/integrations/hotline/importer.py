@@ -10,9 +10,12 @@ Each batch is one transaction, with the run's counters, so the progress page alw
 shows what is committed, and a run that stops half way can simply be run again (the
 import is idempotent by ticket number).
 
-On PostgreSQL a batch goes in with `COPY` into a temporary table and one
-`INSERT … SELECT … ON CONFLICT (county_id, number) DO UPDATE … RETURNING` (docs/
-benchmarks.md); elsewhere with `bulk_create(update_conflicts=True)` after reading which
+On PostgreSQL a CSV file takes the fast path of `sqlcheck.py`: rows are not checked in
+Python one by one but go in raw with `COPY`, and set-based SQL checks and converts them,
+handing back to `RowParser` only the rows it cannot accept itself (docs/benchmarks.md).
+Other files on PostgreSQL (.xlsx) are checked in Python and go in with `COPY` into a
+temporary table and one `INSERT … SELECT … ON CONFLICT (county_id, number) DO UPDATE …
+RETURNING`; elsewhere with `bulk_create(update_conflicts=True)` after reading which
 numbers already exist.
 """
 
@@ -20,10 +23,10 @@ from __future__ import annotations
 
 import csv
 import logging
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -36,8 +39,9 @@ from django.utils.translation import gettext as _
 from xianghu.core.errors import DomainError
 
 from .models import ImportRun, RunStatus, Ticket
-from .reader import REPLACEMENT, FileRefused, open_table
+from .reader import REPLACEMENT, CsvReader, FileRefused, open_table
 from .rows import FIELDS, ROW_COLUMNS, RowError, RowParser, TicketRow, resolve_mapping
+from .sqlcheck import RawBatch, SqlCheckWriter, Written, bad_encoding, duplicate
 
 logger = logging.getLogger(__name__)
 
@@ -53,13 +57,6 @@ def media_path(relative: str) -> Path:
 
 
 # ---- writing a batch ----------------------------------------------------------------------
-
-
-@dataclass
-class Written:
-    inserted: int = 0
-    updated: int = 0
-    skipped: list[str] = field(default_factory=list)  # numbers this run had written already
 
 
 class OrmWriter:
@@ -211,27 +208,22 @@ class ErrorReport:
 Progress = Callable[[ImportRun], None]
 
 
-def _duplicate(row: int, number: str) -> RowError:
-    return RowError(
-        row,
-        number,
-        "hotline.duplicate_in_file",
-        _(
-            "The ticket number %(number)s appears earlier in this file; this row was not "
-            "imported (the first row is kept)."
-        )
-        % {"number": number},
-        str(FIELDS["number"][0]),
-    )
+_duplicate = duplicate
 
 
 def run_import(
-    *, run: ImportRun, batch_size: int = DEFAULT_BATCH, progress: Progress | None = None
+    *,
+    run: ImportRun,
+    batch_size: int = DEFAULT_BATCH,
+    progress: Progress | None = None,
+    sql_checks: bool | None = None,
 ) -> ImportRun:
     """Import the run's file into tickets; the run records counts, progress and errors.
 
     A file that cannot be read at all (wrong type, no heading row, a required column
-    missing) fails the run with a message and writes nothing."""
+    missing) fails the run with a message and writes nothing. `sql_checks`: the fast
+    path (checks in SQL, `sqlcheck.py`), possible for CSV files on PostgreSQL and taken
+    there unless False."""
     source = run.source
     county = source.county
     run.status = RunStatus.RUNNING
@@ -258,42 +250,22 @@ def run_import(
                 )
                 % {"names": names, "headings": "、".join(h for h in table.headers if h)[:500]},
             )
-        parser = RowParser(county, indices)
-        pipeline = Pipeline(run, writer_for(run, county.pk, source.pk), report)
-        batch: dict[str, tuple[int, TicketRow]] = {}
-        for number, cells in table.rows():
-            if not any(cells):
-                continue  # an empty line: no ticket
-            run.total += 1
-            if any(isinstance(c, str) and REPLACEMENT in c for c in cells):
-                report.add(
-                    RowError(
-                        number,
-                        "",
-                        "hotline.bad_encoding",
-                        _(
-                            "The row is not valid %(encoding)s text; save the file as UTF-8 "
-                            "or GBK and import it again."
-                        )
-                        % {"encoding": table.encoding},
-                    )
-                )
-                continue
-            parsed = parser.from_cells(number, cells)
-            if isinstance(parsed, list):
-                for problem in parsed:
-                    report.add(problem)
-                continue
-            if parsed.number in batch:
-                report.add(_duplicate(number, parsed.number))
-                continue
-            batch[parsed.number] = (number, parsed)
-            if len(batch) >= batch_size:
-                pipeline.submit(batch, table.progress())
-                batch = {}
-                if progress:
-                    progress(run)
-        pipeline.submit(batch, 1.0)
+        possible = connection.vendor == "postgresql" and isinstance(table, CsvReader)
+        fast = possible and sql_checks is not False
+        if fast:
+            writer = SqlCheckWriter(
+                run_id=run.pk,
+                county=county,
+                source_id=source.pk,
+                indices=indices,
+                width=len(table.headers),
+                encoding=table.encoding,
+            )
+            pipeline = Pipeline(run, writer, report)
+            _read_raw(run, table, pipeline, batch_size, progress)
+        else:
+            pipeline = Pipeline(run, writer_for(run, county.pk, source.pk), report)
+            _read_checked(run, table, RowParser(county, indices), pipeline, batch_size, progress)
         pipeline.close()
     except FileRefused as error:
         return _fail(run, str(error.message))
@@ -307,8 +279,8 @@ def run_import(
             % {"row": run.total + 1},
         )
     finally:
-        if pipeline is not None and pipeline.pool is not None:
-            pipeline.pool.shutdown(wait=True)
+        if pipeline is not None:
+            pipeline.shutdown()
         report.close()
         table.close()
     run.status = RunStatus.DONE
@@ -329,26 +301,93 @@ def run_import(
     return run
 
 
-def _write(writer: Any, rows: list[TicketRow], threaded: bool) -> Written:
-    """One batch in one transaction (in the writer thread: on that thread's connection)."""
-    try:
-        with transaction.atomic():
-            return writer.write(rows, timezone.now()) if rows else Written()
-    finally:
-        if threaded:
-            connection.close()  # the thread's own connection; a new one per batch is cheap
+def _read_raw(
+    run: ImportRun,
+    table: Any,
+    pipeline: Pipeline,
+    batch_size: int,
+    progress: Progress | None,
+) -> None:
+    """The fast path's reader: the cells trimmed (`str.strip`, as `RowParser` does), with
+    the row's number last; no checks here but the row's width (and the replacement
+    character in cells past the headings, which the batch's text does not carry)."""
+    width = len(table.headers)
+    batch = RawBatch()
+    rows = batch.rows
+    for number, cells in table.rows():
+        if not any(cells):
+            continue  # an empty line: no ticket
+        run.total += 1
+        if len(cells) != width:
+            if any(REPLACEMENT in c for c in cells[width:]):
+                batch.errors.append(bad_encoding(number, table.encoding))
+                continue
+            cells = (cells + [""] * width)[:width]
+        rows.append([*map(str.strip, cells), str(number)])
+        if len(rows) >= batch_size:
+            pipeline.submit(batch, table.progress())
+            batch = RawBatch()
+            rows = batch.rows
+            if progress:
+                progress(run)
+    pipeline.submit(batch, 1.0)
+
+
+def _read_checked(
+    run: ImportRun,
+    table: Any,
+    parser: RowParser,
+    pipeline: Pipeline,
+    batch_size: int,
+    progress: Progress | None,
+) -> None:
+    """Every row checked in Python (`RowParser`) before it is written."""
+    batch: dict[str, tuple[int, TicketRow]] = {}
+    report = pipeline.report
+    for number, cells in table.rows():
+        if not any(cells):
+            continue  # an empty line: no ticket
+        run.total += 1
+        if any(isinstance(c, str) and REPLACEMENT in c for c in cells):
+            report.add(bad_encoding(number, table.encoding))
+            continue
+        parsed = parser.from_cells(number, cells)
+        if isinstance(parsed, list):
+            for problem in parsed:
+                report.add(problem)
+            continue
+        if parsed.number in batch:
+            report.add(_duplicate(number, parsed.number))
+            continue
+        batch[parsed.number] = (number, parsed)
+        if len(batch) >= batch_size:
+            pipeline.submit(batch, table.progress())
+            batch = {}
+            if progress:
+                progress(run)
+    pipeline.submit(batch, 1.0)
+
+
+def _write(writer: Any, rows: Any, threaded: bool) -> Written:
+    """One batch in one transaction (in the writer thread: on that thread's connection,
+    which stays open for the run: the fast path keeps its temporary tables on it)."""
+    with transaction.atomic():
+        return writer.write(rows, timezone.now()) if rows else Written()
+
+
+Batch = dict[str, tuple[int, TicketRow]] | RawBatch
 
 
 def _account(
-    run: ImportRun,
-    written: Written,
-    batch: dict[str, tuple[int, TicketRow]],
-    report: ErrorReport,
-    share: float,
+    run: ImportRun, written: Written, batch: Batch, report: ErrorReport, share: float
 ) -> None:
     """Count a committed batch and store the progress."""
+    if isinstance(batch, RawBatch):
+        # The reader's and the writer's errors of the batch, in row order.
+        for error in sorted((*batch.errors, *written.errors), key=lambda e: e.row):
+            report.add(error)
     for number in written.skipped:
-        report.add(_duplicate(batch[number][0], number))
+        report.add(_duplicate(batch[number][0], number))  # type: ignore[index]
     run.inserted += written.inserted
     run.updated += written.updated
     run.failed = report.count
@@ -366,40 +405,69 @@ def _account(
     )
 
 
-class Pipeline:
-    """Batches go to the database while the next one is parsed.
+def _close_connection() -> None:
+    connection.close()  # `connection` is the calling thread's
 
-    On PostgreSQL outside a transaction, a single writer thread with its own connection
-    writes batch n while this thread reads and checks batch n + 1 (the server works on
-    the other core): at most two batches are held. Elsewhere (SQLite, or inside a
-    transaction, as in tests) each batch is written at once."""
+
+class Pipeline:
+    """Batches go to the database while the next one is read.
+
+    On PostgreSQL outside a transaction, writer threads with their own connections write
+    batch n while this thread reads batch n + 1 (the server works on the other core).
+    The fast path (`sqlcheck`), whose work is mostly the server's, has two writers, so
+    that two batches are written at once: a batch that shares a ticket number with a
+    batch still being written waits for it (the first row of a number must win), and
+    batches are counted in file order. At most `writers + 1` batches are held. Elsewhere
+    (SQLite, or inside a transaction, as in tests) each batch is written at once."""
 
     def __init__(self, run: ImportRun, writer: Any, report: ErrorReport) -> None:
         self.run, self.writer, self.report = run, writer, report
         self.threaded = connection.vendor == "postgresql" and not connection.in_atomic_block
-        self.pool = ThreadPoolExecutor(max_workers=1) if self.threaded else None
-        self.pending: tuple[Future[Written], dict[str, tuple[int, TicketRow]], float] | None = None
+        self.writers = getattr(writer, "WRITERS", 1) if self.threaded else 0
+        self.pool = ThreadPoolExecutor(max_workers=self.writers) if self.threaded else None
+        self.pending: list[tuple[Future[Written], Batch, float, frozenset[str]]] = []
 
-    def submit(self, batch: dict[str, tuple[int, TicketRow]], share: float) -> None:
-        rows = [row for _n, row in batch.values()]
+    def submit(self, batch: Batch, share: float) -> None:
+        rows = batch if isinstance(batch, RawBatch) else [row for _n, row in batch.values()]
         if self.pool is None:
             _account(self.run, _write(self.writer, rows, False), batch, self.report, share)
             return
-        self.wait()
-        self.pending = (self.pool.submit(_write, self.writer, rows, True), batch, share)
+        numbers = self.writer.numbers(rows) if self.writers > 1 else frozenset()
+        while self.pending and (
+            len(self.pending) >= self.writers
+            or any(not numbers.isdisjoint(p[3]) for p in self.pending)
+        ):
+            self._wait_oldest()
+        self.pending.append(
+            (self.pool.submit(_write, self.writer, rows, True), batch, share, numbers)
+        )
+
+    def _wait_oldest(self) -> None:
+        future, batch, share, _numbers = self.pending.pop(0)
+        _account(self.run, future.result(), batch, self.report, share)
 
     def wait(self) -> None:
-        if self.pending is not None:
-            future, batch, share = self.pending
-            self.pending = None
-            _account(self.run, future.result(), batch, self.report, share)
+        while self.pending:
+            self._wait_oldest()
 
     def close(self) -> None:
-        try:
-            self.wait()
-        finally:
-            if self.pool is not None:
-                self.pool.shutdown(wait=True)
+        self.wait()
+
+    def shutdown(self) -> None:
+        """Close the writer threads' connections and stop them (also after a failure)."""
+        if self.pool is not None:
+            pool, self.pool = self.pool, None
+            try:
+                barrier = threading.Barrier(self.writers)
+
+                def close() -> None:
+                    _close_connection()
+                    barrier.wait(timeout=60)  # one close on each thread
+
+                for future in [pool.submit(close) for _n in range(self.writers)]:
+                    future.result()
+            finally:
+                pool.shutdown(wait=True)
 
 
 def _fail(run: ImportRun, message: str) -> ImportRun:
