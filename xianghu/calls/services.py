@@ -28,7 +28,16 @@ from xianghu.regions.roles import OrgKind
 from . import deadlines, signals
 from .models import Call, CallEvent, Direction, Dispatch, DispatchRole, Urgency
 from .parties import lead_dispatch, parties_of
-from .workflow import BY_ACTION, CREATE, OPEN, Party, State, Transition, allowed_actions
+from .workflow import (
+    BY_ACTION,
+    CREATE,
+    MERGE_TARGET_STATES,
+    OPEN,
+    Party,
+    State,
+    Transition,
+    allowed_actions,
+)
 
 # Effects run after commit (notifications, webhooks); registered by other modules.
 AFTER_COMMIT: list[Callable[[CallEvent], None]] = []
@@ -654,20 +663,7 @@ def _merge(
     call: Call, data: Mapping[str, Any], at: datetime, actor: Actor | None
 ) -> dict[str, Any]:
     target = Call.objects.filter(pk=_id(data.get("into")), county=call.county).first()
-    if (
-        target is None
-        or target.pk == call.pk
-        or target.state
-        not in (
-            State.SUBMITTED,
-            State.APPROVED,
-            State.ACCEPTED,
-            State.DISPATCHED,
-            State.SIGNED,
-            State.IN_PROGRESS,
-            State.REOPENED,
-        )
-    ):
+    if target is None or target.pk == call.pk or target.state not in MERGE_TARGET_STATES:
         raise InvalidInput(
             _("A call can only be merged into another open call of the county."),
             code="call.bad_merge",

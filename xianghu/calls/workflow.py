@@ -228,6 +228,9 @@ TRANSITIONS: tuple[Transition, ...] = (
 CREATE = "create"
 
 BY_ACTION: dict[str, Transition] = {t.action: t for t in TRANSITIONS}
+# The calls another call may be merged into: open, past the township's leader, not
+# returned, disputed or awaiting evaluation (the same states a call may be merged from).
+MERGE_TARGET_STATES = frozenset({S.SUBMITTED, S.APPROVED, S.ACCEPTED, *_WORKING})
 assert len(BY_ACTION) == len(TRANSITIONS), "one row per action"
 
 

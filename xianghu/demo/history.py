@@ -56,7 +56,7 @@ from xianghu.calls.models import Call, CallEvent, Dispatch, Urgency
 from xianghu.calls.parties import lead_dispatch
 from xianghu.calls.services import CallDraft
 from xianghu.calls.supervision import CARD_STATES, run_sweep, yellow_moment
-from xianghu.calls.workflow import BY_ACTION, OPEN, State
+from xianghu.calls.workflow import MERGE_TARGET_STATES, OPEN, State
 from xianghu.catalog import selectors as catalog_selectors
 from xianghu.catalog.limits import parse_limit
 from xianghu.catalog.models import Item
@@ -105,7 +105,7 @@ _SWEEP_SECOND = 7
 # evaluation windows end there).
 _EVENING_SWEEP = time(17, 31, _SWEEP_SECOND)
 
-_MERGE_TARGET_STATES = BY_ACTION["merge"].sources
+_MERGE_TARGET_STATES = MERGE_TARGET_STATES
 
 # The documented accounts (README) act three times as often as their colleagues, so that
 # logging in as `reporter`, `operator` or `handler` shows plenty of one's own work.

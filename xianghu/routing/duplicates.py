@@ -34,8 +34,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from xianghu.calls import workflow
 from xianghu.calls.models import Call
-from xianghu.calls.workflow import State
 from xianghu.catalog.models import Item
 from xianghu.core import access
 from xianghu.core.actor import Actor
@@ -44,17 +44,8 @@ from xianghu.regions.roles import RegionLevel
 
 from . import engine
 
-# The states a call may be merged INTO (`calls.services` merge effect: "another open call
-# of the county"): not drafts, returned, terminal, disputed or awaiting evaluation.
-MERGE_TARGET_STATES: tuple[str, ...] = (
-    State.SUBMITTED,
-    State.APPROVED,
-    State.ACCEPTED,
-    State.DISPATCHED,
-    State.SIGNED,
-    State.IN_PROGRESS,
-    State.REOPENED,
-)
+# The states a call may be merged INTO (`calls.workflow.MERGE_TARGET_STATES`).
+MERGE_TARGET_STATES = tuple(sorted(workflow.MERGE_TARGET_STATES))
 # At most this many candidates (the newest) are compared with the call.
 MAX_CANDIDATES = 400
 # A candidate with at least this score is shown as a possible duplicate.
