@@ -331,7 +331,7 @@ def application_rule(actor: Actor) -> Any:
 
 def _application_for(actor: Actor, application: OrganisationApplication) -> OrganisationApplication:
     locked = (
-        OrganisationApplication.objects.select_for_update()
+        OrganisationApplication.objects.select_for_update(of=("self",))
         .filter(application_rule(actor), pk=application.pk)
         .first()
     )

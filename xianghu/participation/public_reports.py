@@ -460,7 +460,7 @@ def may_rate(report: PublicReport, user: User | None) -> bool:
 def report_rate(
     *, report: PublicReport, user: User | None, rating: Any, comment: str = ""
 ) -> PublicReport:
-    locked = PublicReport.objects.select_for_update().get(pk=report.pk)
+    locked = PublicReport.objects.select_for_update(of=("self",)).get(pk=report.pk)
     if locked.reporter_id is not None and (user is None or user.pk != locked.reporter_id):
         raise PermissionDenied(
             _("Only the account that reported this can rate it."), code="report.not_yours"
@@ -544,7 +544,7 @@ def report_moderate(
     """approve (masked automatically), redact (and hide the moderator's spans too) or hide
     the report's text on public pages. A decision can be changed later."""
     locked = (
-        PublicReport.objects.select_for_update()
+        PublicReport.objects.select_for_update(of=("self",))
         .filter(moderation_rule(actor), pk=report.pk)
         .first()
     )
@@ -588,7 +588,7 @@ def report_moderate(
 @transaction.atomic
 def photo_moderate(*, actor: Actor, photo: ReportPhoto, decision: str) -> ReportPhoto:
     locked = (
-        ReportPhoto.objects.select_for_update()
+        ReportPhoto.objects.select_for_update(of=("self",))
         .filter(moderation_rule(actor, "report__"), pk=photo.pk)
         .first()
     )

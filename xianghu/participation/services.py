@@ -225,7 +225,11 @@ def _title(report: PublicReport) -> str:
 @transaction.atomic
 def publicreport_accept(*, actor: Actor, report: PublicReport) -> Call:
     """Accept a public report: it becomes a draft call of the township (one call per report)."""
-    report = PublicReport.objects.select_for_update().select_related("item").get(pk=report.pk)
+    report = (
+        PublicReport.objects.select_for_update(of=("self",))
+        .select_related("item")
+        .get(pk=report.pk)
+    )
     township_org = triage_organisation(actor, report)
     _require_new(report)
     assert report.township is not None  # triage_organisation checked it
@@ -263,7 +267,7 @@ def publicreport_accept(*, actor: Actor, report: PublicReport) -> Call:
 
 @transaction.atomic
 def publicreport_reject(*, actor: Actor, report: PublicReport, reason: str) -> PublicReport:
-    report = PublicReport.objects.select_for_update().get(pk=report.pk)
+    report = PublicReport.objects.select_for_update(of=("self",)).get(pk=report.pk)
     triage_organisation(actor, report)
     _require_new(report)
     reason = clean_text(reason)
@@ -282,10 +286,10 @@ def publicreport_reject(*, actor: Actor, report: PublicReport, reason: str) -> P
 def publicreport_merge(*, actor: Actor, report: PublicReport, into: PublicReport) -> PublicReport:
     """Merge a new report into another report of the same township (the same problem
     reported twice): the reporter follows the other report's case from now on."""
-    report = PublicReport.objects.select_for_update().get(pk=report.pk)
+    report = PublicReport.objects.select_for_update(of=("self",)).get(pk=report.pk)
     triage_organisation(actor, report)
     _require_new(report)
-    target = PublicReport.objects.select_for_update().filter(pk=into.pk).first()
+    target = PublicReport.objects.select_for_update(of=("self",)).filter(pk=into.pk).first()
     if target is None or target.township_id != report.township_id:
         raise NotFound()
     if target.pk == report.pk:

@@ -262,7 +262,7 @@ def stakeholder_update(
 ) -> Stakeholder:
     """Edit a profile: its text, contact, the areas it serves and its capacities."""
     access.require(actor, "change", stakeholder)
-    stakeholder = Stakeholder.objects.select_for_update().get(pk=stakeholder.pk)
+    stakeholder = Stakeholder.objects.select_for_update(of=("self",)).get(pk=stakeholder.pk)
     fields = _clean_profile(data)
     if stakeholder.organisation_id is not None:
         fields.pop("name")  # an organisation's name is the directory's
@@ -391,7 +391,7 @@ def need_update(*, actor: Actor, need: Need, data: NeedData) -> Need:
     """Edit a need; the quantity never drops below what is already committed, and a new
     date may not be in the past."""
     access.require(actor, "change", need)
-    need = Need.objects.select_for_update().select_related("poster").get(pk=need.pk)
+    need = Need.objects.select_for_update(of=("self",)).select_related("poster").get(pk=need.pk)
     if need.status != NeedStatus.OPEN:
         raise Conflict(_("This need is no longer open."), code="coord.need_not_open")
     fields = _need_fields(poster=need.poster, data=data, creating=False)
@@ -422,7 +422,7 @@ def need_update(*, actor: Actor, need: Need, data: NeedData) -> Need:
 def need_close(*, actor: Actor, need: Need) -> Need:
     """Close a need that is no longer wanted: commitments not yet delivered are cancelled."""
     access.require(actor, "change", need)
-    need = Need.objects.select_for_update().get(pk=need.pk)
+    need = Need.objects.select_for_update(of=("self",)).get(pk=need.pk)
     if need.status == NeedStatus.CLOSED:
         return need
     now = timezone.now()
@@ -515,7 +515,9 @@ def _used(offer: Offer) -> Decimal:
 @transaction.atomic
 def offer_update(*, actor: Actor, offer: Offer, data: OfferData) -> Offer:
     access.require(actor, "change", offer)
-    offer = Offer.objects.select_for_update().select_related("stakeholder").get(pk=offer.pk)
+    offer = (
+        Offer.objects.select_for_update(of=("self",)).select_related("stakeholder").get(pk=offer.pk)
+    )
     if offer.status != OfferStatus.OPEN:
         raise Conflict(_("This offer was withdrawn."), code="coord.offer_not_open")
     fields = _offer_fields(stakeholder=offer.stakeholder, data=data)
@@ -590,7 +592,7 @@ def commitment_create(
 ) -> Commitment:
     """Commit part of a need, never beyond what is still needed (nor beyond the offer)."""
     access.require(actor, "act", stakeholder)
-    need = Need.objects.select_for_update().get(pk=need.pk)
+    need = Need.objects.select_for_update(of=("self",)).get(pk=need.pk)
     if need.status != NeedStatus.OPEN:
         raise Conflict(_("This need is no longer open."), code="coord.need_not_open")
     amount = quantity_check(quantity, need.unit)
@@ -609,7 +611,7 @@ def commitment_create(
             ],
         )
     if offer is not None:
-        offer = Offer.objects.select_for_update().get(pk=offer.pk)
+        offer = Offer.objects.select_for_update(of=("self",)).get(pk=offer.pk)
         if offer.stakeholder_id != stakeholder.pk:
             raise PermissionDenied(
                 _("The offer belongs to another stakeholder."), code="coord.offer_not_yours"
@@ -661,7 +663,7 @@ def commitment_create(
 
 def _locked(commitment: Commitment) -> Commitment:
     return (
-        Commitment.objects.select_for_update()
+        Commitment.objects.select_for_update(of=("self",))
         .select_related("need", "stakeholder")
         .get(pk=commitment.pk)
     )
@@ -709,7 +711,7 @@ def commitment_confirm(*, actor: Actor, commitment: Commitment) -> Commitment:
     commitment.confirmed_at = timezone.now()
     commitment.confirmed_by_id = actor.user_id
     commitment.save(update_fields=["status", "confirmed_at", "confirmed_by"])
-    need = Need.objects.select_for_update().get(pk=commitment.need_id)
+    need = Need.objects.select_for_update(of=("self",)).get(pk=commitment.need_id)
     _settle(need)
     _notify_later(
         organisation_ids=[commitment.stakeholder.organisation_id],

@@ -126,7 +126,7 @@ def _require_state(consultation: Consultation, *states: str) -> None:
 
 
 def _locked(consultation: Consultation) -> Consultation:
-    return Consultation.objects.select_for_update().get(pk=consultation.pk)
+    return Consultation.objects.select_for_update(of=("self",)).get(pk=consultation.pk)
 
 
 def _invalid(problems: list[dict[str, str]]) -> InvalidInput:
