@@ -3,7 +3,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from xianghu.core.masking import mask_id_number, mask_name, mask_phone
+from xianghu.core.masking import mask_email, mask_id_number, mask_name, mask_phone
 
 
 def test_examples():
@@ -12,6 +12,9 @@ def test_examples():
     assert mask_id_number("370102199001011234") == "370102********1234"
     assert mask_name("王建国") == "王*国"
     assert mask_name("李四") == "李*"
+    assert mask_email("zhang.san@example.cn") == "z***@example.cn"
+    assert mask_email("not-an-address") == ""
+    assert mask_email(None) == ""
 
 
 @given(st.from_regex(r"1[3-9]\d{9}", fullmatch=True))

@@ -17,6 +17,12 @@ def mask_phone(phone: str | None) -> str:
     return f"{digits[:2]}{'*' * (len(digits) - 4)}{digits[-2:]}"
 
 
+def mask_email(email: str | None) -> str:
+    """a***@example.cn: the first letter of the name and the domain."""
+    name, _at, domain = (email or "").partition("@")
+    return f"{name[:1]}***@{domain}" if domain else ""
+
+
 def mask_id_number(value: str | None) -> str:
     """Resident ID numbers: region prefix and the last four, birth date hidden."""
     if not value:

@@ -25,7 +25,7 @@ from django.views.decorators.http import require_POST
 
 from xianghu.core.errors import DomainError, InvalidInput, NotFound, PermissionDenied
 from xianghu.core.http import XhRequest
-from xianghu.core.masking import mask_personal_text, mask_phone
+from xianghu.core.masking import mask_email, mask_personal_text, mask_phone
 from xianghu.regions.models import Region
 from xianghu.regions.roles import RegionLevel
 
@@ -259,15 +259,10 @@ def register_verify(request: XhRequest) -> HttpResponse:
             "form": form,
             "where": mask_phone(pending["address"])
             if pending["channel"] == "sms"
-            else _mask_email(pending["address"]),
+            else mask_email(pending["address"]),
         },
         status=status,
     )
-
-
-def _mask_email(email: str) -> str:
-    name, _at, domain = email.partition("@")
-    return f"{name[:1]}***@{domain}" if domain else ""
 
 
 # ---- the report form ------------------------------------------------------------------------

@@ -21,7 +21,8 @@ from xianghu.core.errors import Conflict, InvalidInput, NotFound, PermissionDeni
 from xianghu.core.masking import mask_personal_text
 from xianghu.core.text import clean_text
 from xianghu.regions.models import Organisation, Region
-from xianghu.regions.roles import OrgKind, RegionLevel, Role
+from xianghu.regions.places import PlaceFinder
+from xianghu.regions.roles import OrgKind, Role
 
 from .models import PublicReport, ReportStatus
 from .models_public import ReportUpdate
@@ -30,50 +31,12 @@ from .public_reports import new_token, update_add
 TRIAGE_ROLES = (Role.TOWNSHIP_REPORTER, Role.TOWNSHIP_LEADER)
 # A point farther than this from every township's known calls is not guessed (≈ 30 km).
 _MAX_GUESS_KM = 30.0
-_NAME_SUFFIXES = ("街道", "社区", "镇", "乡", "村")
 
 
 @dataclass(frozen=True)
 class Place:
     township: Region | None
     location: Region | None
-
-
-def _township_of(region: Region) -> Region | None:
-    if region.level == RegionLevel.TOWNSHIP:
-        return region
-    if region.level == RegionLevel.VILLAGE:
-        return region.parent
-    return None
-
-
-def _by_address(county: Region, address: str) -> Region | None:
-    """The most specific township or village of `county` named in the address text.
-
-    Regions carry no coordinates, so an address naming 王庄镇 or 张庄村 is the surest
-    guide; names are also tried without their suffix (王庄, 张庄), longest match first.
-    """
-    text = address.replace(" ", "")
-    if not text:
-        return None
-    best: tuple[int, int, Region] | None = None
-    regions = Region.objects.filter(
-        path__startswith=county.path, level__in=(RegionLevel.TOWNSHIP, RegionLevel.VILLAGE)
-    ).select_related("parent")
-    for region in regions:
-        names = [region.name]
-        for suffix in _NAME_SUFFIXES:
-            stem = region.name.removesuffix(suffix)
-            if stem != region.name and len(stem) >= 2:
-                names.append(stem)
-        for rank, name in enumerate(names):
-            if name in text:
-                # Longer names are more specific; a full name beats its stem.
-                key = (len(name), -rank)
-                if best is None or key > best[:2]:
-                    best = (key[0], key[1], region)
-                break
-    return best[2] if best else None
 
 
 def _km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
@@ -114,17 +77,13 @@ def place_resolve(
     """Where a report is: by region code (`address_id`), then address text, then coordinates.
 
     Unresolved reports go to the county platform (township None)."""
-    region = None
-    if address_id:
-        region = Region.objects.filter(
-            code=address_id,
-            path__startswith=county.path,
-            level__in=(RegionLevel.TOWNSHIP, RegionLevel.VILLAGE),
-        ).first()
+    places = PlaceFinder(county)
+    region = places.by_code.get(address_id) if address_id else None
     if region is None and address:
-        region = _by_address(county, address)
+        found = places.by_address(address)
+        region = found if isinstance(found, Region) else None
     if region is not None:
-        return Place(township=_township_of(region), location=region)
+        return Place(township=places.township(region), location=region)
     if latitude is not None and longitude is not None:
         township = _by_coordinates(county, latitude, longitude)
         return Place(township=township, location=township)

@@ -13,15 +13,10 @@ from django.views.decorators.http import require_POST
 from xianghu.calls.models import Urgency
 from xianghu.core.errors import DomainError, InvalidInput, NotFound
 from xianghu.core.http import XhRequest
-from xianghu.core.masking import mask_personal_text, mask_phone
+from xianghu.core.masking import mask_email, mask_personal_text, mask_phone
 
 from . import public_reports, selectors, services
 from .models import PublicReport, ReportStatus
-
-
-def _mask_email(email: str) -> str:
-    name, _at, domain = email.partition("@")
-    return f"{name[:1]}***@{domain}" if domain else ""
 
 
 def _report(request: XhRequest, pk: int) -> PublicReport:
@@ -61,7 +56,7 @@ def triage(request: XhRequest) -> HttpResponse:
             {
                 "report": r,
                 "phone": mask_phone(contact["phone"]),
-                "email": _mask_email(contact["email"]),
+                "email": mask_email(contact["email"]),
                 "urgency": Urgency(r.urgency).label if r.urgency in Urgency.values else r.urgency,
                 "can_decide": r.status == ReportStatus.NEW and r.township_id is not None,
                 "targets": [t for t in targets.get(r.township_id or 0, []) if t.pk != r.pk][:30],

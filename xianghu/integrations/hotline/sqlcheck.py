@@ -16,7 +16,7 @@ with one `COPY` of raw text into a temporary table, and set-based SQL does what
   `rows.URGENCY_WORDS`), computed by Python itself when the tables are filled;
 - region codes by a join to the county's townships and villages; addresses without a
   code by a join to a per-run table of the distinct addresses, each resolved once by
-  `rows.PlaceFinder` (the longest township or village name, other counties);
+  `regions.places.PlaceFinder` (the longest township or village name, other counties);
 - the phone number by the same character class.
 
 A row that does not pass every check in SQL is not refused by SQL: it goes back to
