@@ -43,7 +43,8 @@ def county():
 def test_full_names_beat_stems_and_villages_resolve_to_their_township(county):
     places = PlaceFinder(county)
     village = places.by_address("东山县王庄村东头 3 号")
-    assert village is not None and village.name == "王庄村"
+    assert village is not None
+    assert village.name == "王庄村"
     assert places.township(village).name == "王庄镇"
     assert places.by_address("王庄镇政府对面").name == "王庄镇"
     # A stem alone still finds the place.
