@@ -72,32 +72,43 @@ def test_user_without_membership_is_told_so(world, client, caplog):
 
 
 @override_settings(SESSION_IDLE_TIMEOUT=60)
-def test_idle_session_expires_with_a_message(world, client, monkeypatch):
+def test_idle_session_expires_with_a_message(world, client, monkeypatch, caplog):
     world.login(client, "operator")
     assert client.get("/").status_code == 200
     later = time.time() + 120
     monkeypatch.setattr(time, "time", lambda: later)
-    r = client.get("/orgs/")
+    with caplog.at_level("INFO", logger="xianghu.security"):
+        r = client.get("/orgs/")
+    record = next(r for r in caplog.records if r.getMessage() == "session idle timeout")
+    assert record.user_id == world.users["operator"].pk
     assert r.status_code == 302
     assert r["Location"].startswith("/accounts/login/?next=%2Forgs%2F&expired=1")
     r = client.get(r["Location"])
     assert "登录已过期" in r.content.decode()
 
 
-def test_stale_session_cookie_is_reported_as_expired(world, client):
+def test_stale_session_cookie_is_reported_as_expired(world, client, caplog):
     world.login(client, "operator")
     client.session.flush()  # the server forgot the session (expired, cleared)
     client.cookies["sessionid"] = "stale-session-key"
-    r = client.get("/")
+    with caplog.at_level("INFO", logger="xianghu.security"):
+        r = client.get("/")
     assert r.status_code == 302
     assert "expired=1" in r["Location"]
+    assert any(rec.getMessage() == "stale session cookie" for rec in caplog.records)
 
 
-def test_expired_session_on_the_api_gets_a_coded_401(world, client):
+def test_expired_session_on_the_api_gets_a_coded_401(world, client, caplog):
     client.cookies["sessionid"] = "stale-session-key"
-    r = client.get("/api/v1/me")
+    with caplog.at_level("INFO", logger="xianghu.security"):
+        r = client.get("/api/v1/me")
     assert r.status_code == 401
-    assert r.json()["code"] == "auth.session_expired"
+    body = r.json()
+    assert (body["code"], body["detail"]) == ("auth.session_expired", None)
+    assert "登录已过期" in body["message"]
+    assert any(rec.getMessage() == "stale session cookie" for rec in caplog.records)
+    # The browser is told to drop the dead cookie.
+    assert r.cookies["sessionid"].value == ""
 
 
 def test_logout_needs_post_and_ends_the_session(world, client):

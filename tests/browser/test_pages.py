@@ -164,3 +164,60 @@ def test_leader_adds_and_ends_a_membership_in_place(page, world):
     row.get_by_test_id("end-membership").click()
     expect(page.get_by_test_id("members-notice")).to_contain_text("已终止该任职")
     expect(page.locator("#members")).not_to_contain_text("新来的")
+
+
+def test_expired_session_sends_back_to_login_with_a_notice(page, world):
+    from django.contrib.sessions.models import Session
+
+    # Idle too long: the next page logs the user out and says why.
+    login(page, "operator", PASSWORD)
+    expect(page.get_by_test_id("workbench-title")).to_be_visible()
+    with override_settings(SESSION_IDLE_TIMEOUT=-1):
+        page.goto("/orgs/")
+    expect(page).to_have_url(re.compile(r"/accounts/login/\?next=%2Forgs%2F&expired=1"))
+    expect(page.locator(".message-warning")).to_contain_text("登录已过期")
+    assert_chinese_rendered(page, "登录已过期")
+    screenshot(page, "session-expired")
+    # Logging in again goes back to the page asked for.
+    page.fill("#id_username", "operator")
+    page.fill("#id_password", PASSWORD)
+    page.click("button[type=submit].button-primary")
+    expect(page).to_have_url(re.compile(r"/orgs/$"))
+    # The server forgot the session (expired, cleared): the stale cookie gets the notice.
+    Session.objects.all().delete()
+    page.reload()
+    expect(page).to_have_url(re.compile(r"/accounts/login/\?next=%2Forgs%2F&expired=1"))
+    expect(page.locator(".message-warning")).to_contain_text("登录已过期")
+
+
+def test_form_with_a_broken_csrf_token_gets_the_expired_page(page, world):
+    login(page, "reporter", PASSWORD)
+    expect(page.get_by_test_id("workbench-title")).to_be_visible()
+    page.evaluate(
+        "document.querySelector('.logout-form input[name=csrfmiddlewaretoken]').value"
+        " = 'broken-token'"
+    )
+    with page.expect_response(re.compile(r"/accounts/logout/$")) as answer:
+        page.get_by_test_id("logout").click()
+    assert answer.value.status == 403
+    expect(page.locator("h1")).to_have_text("页面已过期")
+    expect(page.get_by_test_id("error-message")).to_contain_text("请返回并刷新页面后重试")
+    assert_chinese_rendered(page, "页面已过期")
+    screenshot(page, "csrf-failed")
+    # The refused form changed nothing: the user is still logged in.
+    page.goto("/")
+    expect(page.get_by_test_id("workbench-title")).to_have_text("工作台")
+
+
+def test_server_error_page_is_friendly_and_chinese(page, world):
+    from tests.core.failing_urls import FAILING_PAGE
+
+    login(page, "reporter", PASSWORD)
+    with override_settings(ROOT_URLCONF="tests.core.failing_urls"):
+        response = page.goto(FAILING_PAGE)
+    assert response is not None
+    assert response.status == 500
+    expect(page.locator("h1")).to_have_text("服务器错误")
+    expect(page.locator("body")).not_to_contain_text("failing on purpose")
+    assert_chinese_rendered(page, "服务器错误")
+    screenshot(page, "server-error")

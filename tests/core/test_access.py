@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import pytest
 
+from xianghu.accounts.models import ApiKey, User
+from xianghu.accounts.services import apikey_authenticate, apikey_create
 from xianghu.core import access
+from xianghu.core.actor import ANONYMOUS
 from xianghu.core.errors import NotFound, PermissionDenied
-from xianghu.regions.models import Membership, Organisation
+from xianghu.regions.models import Membership, Organisation, Region
+from xianghu.regions.roles import Role
 from xianghu.regions.selectors import actor_for_user
 
 
@@ -103,18 +107,84 @@ def test_who_manages_members(world, user, expected):
     assert visible_keys(world, user, "manage_members") == expected
 
 
-@pytest.mark.parametrize(
-    "user", ["reporter", "tleader", "operator", "admin", "citizen", "nomember"]
-)
-@pytest.mark.parametrize("action", ["view", "view_members", "manage_members", "change"])
-def test_can_and_visible_agree(world, user, action):
-    """The single-object answer and the list scope come from one rule."""
-    a = actor(world, user)
-    in_scope = set(
-        access.visible(a, Organisation.objects.all(), action).values_list("pk", flat=True)
+# Every user of the `world` fixture (checked below), the anonymous visitor and an API key.
+WORLD_USERS = [
+    "reporter",
+    "tleader",
+    "reporter_t2",
+    "village_reporter",
+    "operator",
+    "handler",
+    "dleader",
+    "police_leader",
+    "agency_handler",
+    "bianban",
+    "assessor",
+    "admin",
+    "volunteer",
+    "operator_b",
+    "reporter_b",
+    "citizen",
+    "nomember",
+]
+
+# The foundation's registered models and the actions their policies answer (and one
+# they do not, which must be refused by both answers alike).
+MODEL_ACTIONS = {
+    Region: ("view", "change", "delete"),
+    Organisation: ("view", "view_members", "manage_members", "change", "delete"),
+    Membership: ("view", "change", "deactivate", "delete"),
+    User: ("view", "change", "delete"),
+    ApiKey: ("view", "manage", "delete"),
+}
+
+
+def test_every_world_user_and_foundation_model_is_covered(world):
+    assert set(WORLD_USERS) == set(world.users)
+    foundation = {
+        m for m in access.registered_models() if m._meta.app_label in {"regions", "accounts"}
+    }
+    assert foundation == set(MODEL_ACTIONS)
+
+
+def _api_key_actor(world):
+    _key, plain = apikey_create(
+        actor=None, organisation=world.orgs["t1"], role=Role.TOWNSHIP_LEADER, name="app"
     )
-    for org in world.orgs.values():
-        assert access.can(a, action, org) == (org.pk in in_scope), (user, action, org.name)
+    return apikey_authenticate(plain=plain)
+
+
+@pytest.mark.parametrize("user", [*WORLD_USERS, "anonymous", "api_key"])
+def test_can_and_visible_agree(world, user):
+    """The single-object answer and the list scope come from one rule, for every model
+    of the foundation, every action and every object."""
+    for org_key in ("platform", "platform_b", "t1"):
+        apikey_create(
+            actor=None,
+            organisation=world.orgs[org_key],
+            role=Role.SYSTEM_ADMIN if org_key != "t1" else Role.TOWNSHIP_LEADER,
+            name=f"key of {org_key}",
+        )
+    if user == "anonymous":
+        a = ANONYMOUS
+    elif user == "api_key":
+        a = _api_key_actor(world)
+    else:
+        a = actor(world, user)
+    for model, actions in MODEL_ACTIONS.items():
+        objects = list(model._default_manager.all())
+        assert objects, model
+        for action in actions:
+            in_scope = set(
+                access.visible(a, model._default_manager.all(), action).values_list("pk", flat=True)
+            )
+            for obj in objects:
+                assert access.can(a, action, obj) == (obj.pk in in_scope), (
+                    user,
+                    model.__name__,
+                    action,
+                    str(obj),
+                )
 
 
 def test_require_hides_invisible_objects_as_not_found(world):
@@ -162,3 +232,31 @@ def test_unregistered_model_is_denied_to_everyone(world):
     a = actor(world, "admin")
     assert list(access.visible(a, WorkerHeartbeat.objects.all())) == []
     assert access.can(a, "view", beat) is False
+
+
+def _membership(world, key):
+    return Membership.objects.select_related("organisation").filter(user=world.users[key]).first()
+
+
+def test_page_checks_of_the_access_modules_for_every_world_user(world):
+    """The checks of pages about no single object live in the apps' access modules."""
+    from xianghu.participation.access import may_see_unmask_audit
+    from xianghu.participation.coord.access import may_post_needs
+    from xianghu.routing.access import may_see_gaps
+
+    unmask = {k for k in WORLD_USERS if may_see_unmask_audit(actor(world, k))}
+    assert unmask == {"admin"}
+    posters = {k for k in WORLD_USERS if may_post_needs(_membership(world, k))}
+    # Township staff (not a village's) and the platform centre's operators.
+    assert posters == {"reporter", "tleader", "reporter_t2", "reporter_b", "operator", "operator_b"}
+    gaps = {k for k in WORLD_USERS if may_see_gaps(_membership(world, k))}
+    # The platform centre, the 两办 and the 编办, and the leaders of departments.
+    assert gaps == {
+        "operator",
+        "operator_b",
+        "admin",
+        "bianban",
+        "assessor",
+        "dleader",
+        "police_leader",
+    }

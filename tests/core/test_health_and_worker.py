@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 from django.core.management import call_command
+from django.db import OperationalError
 from django.test import override_settings
 from django.utils import timezone
 
@@ -49,6 +50,31 @@ def test_stale_heartbeat_is_reported(db, client):
     body = client.get("/healthz").json()
     assert body["worker"]["status"] == "stale"
     assert body["worker"]["heartbeat_age_seconds"] >= 3600
+
+
+class _UnreachableDatabase:
+    """Stands in for `django.db.connection` when the database server is gone."""
+
+    vendor = "postgresql"
+
+    def cursor(self):
+        raise OperationalError("could not connect to server: Connection refused (10.0.0.5)")
+
+
+def test_unreachable_database_answers_503(db, client, monkeypatch):
+    from xianghu.core import health
+
+    monkeypatch.setattr(health, "connection", _UnreachableDatabase())
+    for path in ("/healthz", "/healthz?strict=1"):
+        r = client.get(path)
+        assert r.status_code == 503
+        assert r.json() == {
+            "status": "error",
+            "database": {"status": "error", "error": "OperationalError"},
+            "worker": {"status": "unknown"},
+        }
+    # The driver's message (hosts, addresses) is not shown to whoever asks.
+    assert "10.0.0.5" not in r.content.decode()
 
 
 def test_health_needs_no_login_and_sets_no_cookie(db, client):

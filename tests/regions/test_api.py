@@ -10,6 +10,10 @@ from xianghu.accounts.services import apikey_create, apikey_revoke
 ERROR_KEYS = {"code", "message", "detail"}
 
 
+def security_messages(caplog):
+    return [r.getMessage() for r in caplog.records if r.name == "xianghu.security"]
+
+
 def api_key(world, org_key="platform", role="platform_operator"):
     _key, plain = apikey_create(
         actor=None, organisation=world.orgs[org_key], role=role, name="12345"
@@ -35,9 +39,11 @@ def test_session_user_sees_own_county_only(world, client):
     assert world.orgs["dept_b"].name not in names
 
 
-def test_other_county_object_is_indistinguishable_from_a_missing_one(world, client):
+def test_other_county_object_is_indistinguishable_from_a_missing_one(world, client, caplog):
     world.login(client, "operator")
-    forbidden = client.get(f"/api/v1/organisations/{world.orgs['dept_b'].pk}/members")
+    with caplog.at_level("WARNING", logger="xianghu.security"):
+        forbidden = client.get(f"/api/v1/organisations/{world.orgs['dept_b'].pk}/members")
+    assert security_messages(caplog) == ["api refused 404 not_found"]
     missing = client.get("/api/v1/organisations/987654/members")
     assert forbidden.status_code == missing.status_code == 404
     assert forbidden.json() == missing.json()
@@ -85,11 +91,16 @@ def test_api_key_acts_for_its_organisation(world):
         ("garbage", "auth.api_key_invalid"),
     ],
 )
-def test_unknown_api_key_is_refused_with_a_code(world, header, code):
-    r = Client().get("/api/v1/me", HTTP_X_API_KEY=header)
+def test_unknown_api_key_is_refused_with_a_code(world, header, code, caplog):
+    with caplog.at_level("WARNING", logger="xianghu.security"):
+        r = Client().get("/api/v1/me", HTTP_X_API_KEY=header)
     assert r.status_code == 401
     assert r.json()["code"] == code
     assert r.json()["message"]
+    assert security_messages(caplog) == [
+        "api key rejected: unknown",
+        f"api refused 401 {code}",
+    ]
 
 
 def test_tampered_api_key_is_refused(world):
@@ -99,12 +110,21 @@ def test_tampered_api_key_is_refused(world):
     assert r.json()["code"] == "auth.api_key_invalid"
 
 
-def test_revoked_api_key_is_refused(world):
+def test_revoked_api_key_is_refused(world, caplog):
     key, plain = api_key(world)
     apikey_revoke(actor=None, key=key)
-    r = Client().get("/api/v1/me", HTTP_X_API_KEY=plain)
+    with caplog.at_level("WARNING", logger="xianghu.security"):
+        r = Client().get("/api/v1/me", HTTP_X_API_KEY=plain)
     assert r.status_code == 401
     assert r.json()["code"] == "auth.api_key_revoked"
+    assert security_messages(caplog) == [
+        "api key rejected: revoked",
+        "api refused 401 auth.api_key_revoked",
+    ]
+    # The key's prefix identifies it in the log; the secret part is never written.
+    record = caplog.records[0]
+    assert record.key_prefix == key.prefix  # type: ignore[attr-defined]
+    assert plain not in caplog.text
 
 
 def test_api_key_of_a_deactivated_organisation_is_refused(world):

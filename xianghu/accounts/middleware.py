@@ -7,15 +7,16 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib.auth import logout
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
-from django.utils.translation import gettext_lazy as _
+
+from xianghu.core.errors import ERROR_KINDS, error_json
 
 security_log = logging.getLogger("xianghu.security")
 
 _LAST_SEEN = "xh_last_seen"
 _TOUCH_EVERY = 60
-SESSION_EXPIRED = _("Your session has expired. Please log in again.")
+SESSION_EXPIRED = ERROR_KINDS["auth.session_expired"].message
 
 
 class SessionExpiryMiddleware:
@@ -49,10 +50,7 @@ class SessionExpiryMiddleware:
             return self.get_response(request)
         response: HttpResponse
         if request.path.startswith(("/api/", "/open311/")):
-            response = JsonResponse(
-                {"code": "auth.session_expired", "message": str(SESSION_EXPIRED), "detail": None},
-                status=401,
-            )
+            response = error_json("auth.session_expired")
         else:
             login_url = reverse(settings.LOGIN_URL)
             query = urlencode({"next": request.get_full_path(), "expired": "1"})

@@ -1,4 +1,5 @@
-"""The API's one error shape, `{code, message, detail}`, produced here and nowhere else."""
+"""The API's exception handlers: every failure inside ninja becomes the one error shape
+`{code, message, detail}` (built by `core.errors.error_json`)."""
 
 from __future__ import annotations
 
@@ -6,14 +7,23 @@ import logging
 from typing import Any
 
 from django.http import Http404, HttpRequest, HttpResponse
-from django.utils.translation import gettext as _
 from ninja import NinjaAPI, Schema
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 
-from .errors import DomainError, InvalidInput, NotAuthenticated, NotFound
+from .errors import (
+    DomainError,
+    InvalidInput,
+    NotAuthenticated,
+    NotFound,
+    code_for_status,
+    error_json,
+)
 
 log = logging.getLogger("xianghu.api")
+# Refusals (401, 403, 404: a bad key, a forbidden action, another organisation's object)
+# belong to the security audit trail.
+security_log = logging.getLogger("xianghu.security")
 
 
 class ErrorOut(Schema):
@@ -32,31 +42,20 @@ ERROR_RESPONSES: dict[int, type[Schema]] = {
     422: ErrorOut,
 }
 
-_HTTP_CODES = {
-    400: "bad_request",
-    401: "auth.required",
-    403: "permission_denied",
-    404: "not_found",
-    405: "method_not_allowed",
-    409: "conflict",
-    413: "payload_too_large",
-    415: "unsupported_media_type",
-    429: "rate_limited",
-}
 
-
-def _respond(api: NinjaAPI, request: HttpRequest, error: DomainError) -> HttpResponse:
-    if error.status >= 500:
+def _respond(request: HttpRequest, error: DomainError, status: int | None = None) -> HttpResponse:
+    status = status or error.status
+    if status >= 500:
         log.error("api error %s", error.code, extra={"path": request.path})
-    elif error.status in (401, 403, 404):
-        log.warning("api refused %s %s", error.status, error.code, extra={"path": request.path})
-    return api.create_response(request, error.as_dict(), status=error.status)
+    elif status in (401, 403, 404):
+        security_log.warning("api refused %s %s", status, error.code, extra={"path": request.path})
+    return error_json(error, status)
 
 
 def install_error_handlers(api: NinjaAPI) -> None:
     @api.exception_handler(DomainError)
     def _domain(request: HttpRequest, exc: DomainError) -> HttpResponse:
-        return _respond(api, request, exc)
+        return _respond(request, exc)
 
     @api.exception_handler(NinjaValidationError)
     def _validation(request: HttpRequest, exc: NinjaValidationError) -> HttpResponse:
@@ -64,32 +63,22 @@ def install_error_handlers(api: NinjaAPI) -> None:
             {"loc": list(e.get("loc", [])), "msg": e.get("msg", ""), "type": e.get("type", "")}
             for e in exc.errors
         ]
-        error = InvalidInput(
-            _("The submitted data is invalid."), code="invalid_input", detail=detail
-        )
-        error.status = 422
-        return _respond(api, request, error)
+        return _respond(request, InvalidInput(detail=detail), 422)
 
     @api.exception_handler(AuthenticationError)
     def _auth(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
-        return _respond(api, request, NotAuthenticated())
+        return _respond(request, NotAuthenticated())
 
     @api.exception_handler(Http404)
     def _not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
-        return _respond(api, request, NotFound())
+        return _respond(request, NotFound())
 
     @api.exception_handler(HttpError)
     def _http(request: HttpRequest, exc: HttpError) -> HttpResponse:
-        error = DomainError(str(exc), code=_HTTP_CODES.get(exc.status_code, "error"))
-        error.status = exc.status_code
-        return _respond(api, request, error)
+        error = DomainError(str(exc), code=code_for_status(exc.status_code))
+        return _respond(request, error, exc.status_code)
 
     @api.exception_handler(Exception)
     def _unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:
         log.exception("unhandled API error", extra={"path": request.path})
-        error = DomainError(
-            _("An internal error occurred. It has been logged; please try again later."),
-            code="internal_error",
-        )
-        error.status = 500
-        return api.create_response(request, error.as_dict(), status=500)
+        return error_json("internal_error")

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import logging
 import re
 import uuid
 from collections.abc import Callable
@@ -7,6 +8,8 @@ from collections.abc import Callable
 from django.http import HttpRequest, HttpResponse
 
 from .logging import request_id_var
+
+security_log = logging.getLogger("xianghu.security")
 
 _VALID_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 
@@ -31,7 +34,9 @@ class RequestIdMiddleware:
 
 
 class DomainErrorMiddleware:
-    """Turn a `DomainError` raised in a page view into the matching error page."""
+    """Turn a `DomainError` raised in a page view into the matching error page; refusals
+    (403, 404: another organisation's object, a forbidden action) are logged on
+    `xianghu.security`."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -46,19 +51,29 @@ class DomainErrorMiddleware:
         if not isinstance(exception, DomainError):
             return None
         if exception.status == 404:
+            security_log.warning(
+                "not found or not visible",
+                extra={"path": request.path, "code": exception.code, **_who(request)},
+            )
             # Never the domain error's own text: absent and forbidden must look the same.
             return error_response(request, "not_found")
         if exception.status == 403:
-            return permission_denied(request)
+            # `permission_denied` logs the refusal.
+            return permission_denied(request, exception)
         return error_response(
             request, "bad_request", message=exception.message, status=exception.status
         )
 
 
+def _who(request: HttpRequest) -> dict[str, int | None]:
+    user = getattr(request, "user", None)
+    return {"user_id": user.pk if user is not None and user.is_authenticated else None}
+
+
 class ApiErrorShapeMiddleware:
     """Safety net: an API response that failed outside our handlers (405 from the
     router, 404 from the URL resolver, 413 from the request parser) still gets the
-    `{code, message, detail}` shape."""
+    `{code, message, detail}` shape, with the generic code of its status."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -70,26 +85,9 @@ class ApiErrorShapeMiddleware:
             and request.path.startswith("/api/")
             and not response.get("Content-Type", "").startswith("application/json")
         ):
-            from django.http import JsonResponse
-            from django.utils.translation import gettext as _
+            from .errors import code_for_status, error_json
 
-            codes = {
-                400: ("bad_request", _("The request is invalid.")),
-                403: ("permission_denied", _("You do not have permission to perform this action.")),
-                404: (
-                    "not_found",
-                    _("The object does not exist or you are not allowed to access it."),
-                ),
-                405: ("method_not_allowed", _("This method is not allowed here.")),
-                413: ("payload_too_large", _("The request body is too large.")),
-            }
-            code, message = codes.get(
-                response.status_code, ("error", _("The request could not be processed."))
-            )
-            shaped = JsonResponse(
-                {"code": code, "message": str(message), "detail": None},
-                status=response.status_code,
-            )
+            shaped = error_json(code_for_status(response.status_code), response.status_code)
             if response.has_header("Allow"):
                 shaped["Allow"] = response["Allow"]
             return shaped

@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from .errors import ERROR_KINDS, error_json
 from .health import health_report
 
 log = logging.getLogger("xianghu.security")
@@ -36,41 +37,27 @@ def _wants_json(request: HttpRequest) -> bool:
     ) or "application/json" in request.headers.get("Accept", "")
 
 
-# kind → (status, code, page title, page text, API message); one template renders them all.
-_ERRORS: dict[str, tuple[int, str, Any, Any, Any]] = {
-    "bad_request": (
-        400,
-        "bad_request",
-        _("Request not accepted"),
-        _("The request could not be processed."),
-        _("The request is invalid."),
-    ),
+# Error pages: kind (a code of `core.errors.ERROR_KINDS`, which gives the status and the
+# API message) → (page title, page text); one template renders them all.
+_PAGES: dict[str, tuple[Any, Any]] = {
+    "bad_request": (_("Request not accepted"), _("The request could not be processed.")),
     "permission_denied": (
-        403,
-        "permission_denied",
         _("Access denied"),
         _(
             "You do not have permission to perform this action. If you think you should, "
             "ask your system administrator."
         ),
-        _("You do not have permission to perform this action."),
     ),
     "not_found": (
-        404,
-        "not_found",
         _("Not found"),
         _("The page or object does not exist, or you are not allowed to access it."),
-        _("The object does not exist or you are not allowed to access it."),
     ),
     "csrf_failed": (
-        403,
-        "csrf_failed",
         _("Page expired"),
         _(
             "The page has expired or the request came from an invalid source. Go back, "
             "reload the page and try again."
         ),
-        _("The page has expired or the request came from an invalid source. Please reload."),
     ),
 }
 
@@ -78,13 +65,12 @@ _ERRORS: dict[str, tuple[int, str, Any, Any, Any]] = {
 def error_response(
     request: HttpRequest, kind: str, *, message: Any = None, status: int | None = None
 ) -> HttpResponse:
-    """The error page (or the API error shape) for one of `_ERRORS`; `message` overrides
+    """The error page (or the API error shape) for one of `_PAGES`; `message` overrides
     the default text with a domain error's own message."""
-    default_status, code, title, page_text, api_text = _ERRORS[kind]
-    status = status or default_status
+    status = status or ERROR_KINDS[kind].status
     if _wants_json(request):
-        body = {"code": code, "message": str(message or api_text), "detail": None}
-        return JsonResponse(body, status=status)
+        return error_json(kind, status, message=message or None)
+    title, page_text = _PAGES[kind]
     context = {"status": status, "title": title, "message": message or page_text}
     return render(request, "errors/error.html", context, status=status)
 
@@ -107,16 +93,7 @@ def server_error(request: HttpRequest) -> HttpResponse:
     from django.template import loader
 
     if _wants_json(request):
-        return JsonResponse(
-            {
-                "code": "internal_error",
-                "message": _(
-                    "An internal error occurred. It has been logged; please try again later."
-                ),
-                "detail": None,
-            },
-            status=500,
-        )
+        return error_json("internal_error")
     return HttpResponse(loader.get_template("errors/500.html").render(), status=500)
 
 

@@ -603,9 +603,9 @@ def moderation_photo(request: XhRequest, pk: int) -> HttpResponse:
 @login_required
 def unmask_audit(request: XhRequest) -> HttpResponse:
     """Who saw a reporter's full contact, when and why: for the county's system admins."""
-    from xianghu.regions.roles import Role
+    from .access import may_see_unmask_audit
 
-    if not (request.actor.has_role(Role.SYSTEM_ADMIN) or request.actor.is_superuser):
+    if not may_see_unmask_audit(request.actor):
         raise PermissionDenied()
     page = Paginator(selectors.unmask_audit(actor=request.actor), 50).get_page(
         request.GET.get("page")

@@ -2,9 +2,10 @@
 by topic (`hotspots.list_gaps`), each with a link that drafts a change request to the
 list (the catalog's form, prefilled).
 
-Who opens it: the members of the county's platform centre, county office (两办) and 编办
-(`access.MONITOR_KINDS`, as for the acceptance monitor) and the leaders of the county's
-departments, who may file the change request themselves. Everybody else gets 403.
+Who opens it (`access.may_see_gaps`): the members of the county's platform centre, county
+office (两办) and 编办 (`access.MONITOR_KINDS`, as for the acceptance monitor) and the leaders
+of the county's departments, who may file the change request themselves. Everybody else
+gets 403.
 The button shows only when the membership the user works as may file a change request
 (`catalog.services._filing_grant`: departments and townships).
 """
@@ -31,10 +32,9 @@ from xianghu.core.errors import PermissionDenied
 from xianghu.core.http import XhRequest
 from xianghu.core.workdays import CHINA_TZ
 from xianghu.regions.current import current_membership
-from xianghu.regions.models import Membership, Organisation, Region
-from xianghu.regions.roles import OrgKind, Role
+from xianghu.regions.models import Organisation, Region
 
-from .access import MONITOR_KINDS
+from .access import may_see_gaps
 from .hotspots import GapCluster, list_gaps
 
 # The period shown when none is asked for: the last half year.
@@ -42,18 +42,6 @@ DEFAULT_DAYS = 183
 MIN_CALLS_CHOICES = (2, 3, 5)
 # At most this many call numbers are written into a drafted change request's reason.
 REASON_NUMBERS = 20
-
-
-def may_see_gaps(membership: Membership | None) -> bool:
-    """Whether the list-gap page opens for this membership (no query)."""
-    if membership is None:
-        return False
-    org = membership.organisation
-    if org.county_id is None:
-        return False
-    if org.kind in MONITOR_KINDS:
-        return True
-    return membership.role == Role.DEPARTMENT_LEADER and org.kind == OrgKind.DEPARTMENT
 
 
 def may_file_change(actor: Actor, organisation: Organisation) -> bool:

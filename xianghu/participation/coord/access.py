@@ -18,6 +18,7 @@ from django.db.models import Q
 from xianghu.core.access import register
 from xianghu.core.actor import Actor
 from xianghu.core.policies import ALL, NOTHING, QueryPolicy
+from xianghu.regions.models import Membership
 from xianghu.regions.roles import GOVERNMENT_KINDS, SOCIETY_KINDS, OrgKind, Role
 
 from ..models_coord import (
@@ -50,6 +51,22 @@ def staff_county_ids(actor: Actor) -> frozenset[int]:
 
 def platform_county_ids(actor: Actor) -> frozenset[int]:
     return actor.county_ids(Role.PLATFORM_OPERATOR)
+
+
+#: Who posts needs, by the kind of organisation they work for.
+POSTER_ROLES: dict[str, tuple[str, ...]] = {
+    OrgKind.TOWNSHIP: TOWNSHIP_STAFF_ROLES,
+    OrgKind.PLATFORM_CENTRE: (Role.PLATFORM_OPERATOR,),
+}
+
+
+def may_post_needs(membership: Membership | None) -> bool:
+    """Whether the user, working as this membership, posts needs for its organisation:
+    a township's staff, the platform centre's operators (no query). The needs they post
+    are the ones they receive (`receiver_rule`)."""
+    if membership is None:
+        return False
+    return membership.role in POSTER_ROLES.get(membership.organisation.kind, ())
 
 
 def _q(prefix: str, **lookups: Any) -> Q:

@@ -22,7 +22,7 @@ from xianghu.core.http import XhRequest
 from xianghu.core.masking import mask_name, mask_personal_text, mask_phone
 from xianghu.regions.current import current_membership
 from xianghu.regions.models import Organisation, Region
-from xianghu.regions.roles import SOCIETY_KINDS, OrgKind, RegionLevel, Role
+from xianghu.regions.roles import SOCIETY_KINDS, OrgKind, RegionLevel
 from xianghu.regions.selectors import user_by_username
 
 from ..models_coord import (
@@ -39,7 +39,7 @@ from ..models_coord import (
     Urgency,
 )
 from . import matching, selectors, services
-from .access import TOWNSHIP_STAFF_ROLES, staff_county_ids
+from .access import may_post_needs, staff_county_ids
 from .forms import CommitForm, NeedForm, OfferForm, ProfileForm, StakeholderNewForm
 from .services import fmt_quantity
 
@@ -79,14 +79,9 @@ def _county_regions(counties: list[Region] | Any) -> list[Region]:
 def _poster(request: XhRequest) -> Organisation | None:
     """The township or platform centre the user works for, if it may post needs."""
     membership = current_membership(request)
-    if membership is None:
+    if membership is None or not may_post_needs(membership):
         return None
-    org = membership.organisation
-    if org.kind == OrgKind.TOWNSHIP and membership.role in TOWNSHIP_STAFF_ROLES:
-        return org
-    if org.kind == OrgKind.PLATFORM_CENTRE and membership.role == Role.PLATFORM_OPERATOR:
-        return org
-    return None
+    return membership.organisation
 
 
 def _places(poster: Organisation) -> list[Region]:
