@@ -3,30 +3,47 @@
 Every endpoint needs a session (with the CSRF token for writes) or an organisation's API
 key. Calls the caller may not see answer 404, as if they did not exist. Writes go
 through `services.call_create` and `services.call_transition`, which commit before they
-return: no endpoint here opens a transaction around them, so a response is sent only
-for a call or an event that is already committed.
+return. Actions hand their photos to the service, which saves them with the event in its
+own transaction; no endpoint opens a transaction around a service, except the creation
+of a call with photos, whose one transaction holds the call and its photos together (a
+refused photo writes nothing) and is committed before the response. Either way a
+response is sent only for a call or an event that is already committed.
+
+Evidence photos: creating a call and the actions that take photos (`PHOTO_ACTIONS`)
+accept `multipart/form-data` as well as JSON: the JSON body goes in the part `payload`
+and the photos in the parts `photos`, checked as on the web pages (`attachments`).
 """
 
+import logging
 from decimal import Decimal
-from typing import Any
+from typing import Annotated, Any
 
-from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation, TooManyFilesSent
+from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
+from django.db.models import Prefetch, QuerySet
+from django.http import FileResponse, HttpRequest
+from django.http.multipartparser import MultiPartParserError
 from django.utils.translation import gettext as _
 from ninja import P, Query, Router, Status
+from ninja.errors import HttpError
 from ninja.pagination import PageNumberPagination, paginate
 from ninja.params import HeaderEx
+from ninja.params.models import Body, BodyModel
 
 from xianghu.catalog.models import Item
 from xianghu.core import access
 from xianghu.core.actor import Actor
 from xianghu.core.api import ERROR_RESPONSES
-from xianghu.core.errors import InvalidInput
+from xianghu.core.errors import InvalidInput, NotFound
+from xianghu.core.text import clean_text
 from xianghu.regions.models import Organisation, Region
 from xianghu.regions.roles import RegionLevel
 
 from . import selectors, services
-from .models import Call, CallEvent, Urgency
+from .attachments import MAX_PER_EVENT, PHOTO_ACTIONS, attachment_save, attachments_check
+from .models import Attachment, Call, CallEvent, Urgency
 from .schemas import (
     ActionIn,
     ActionOut,
@@ -39,9 +56,135 @@ from .schemas import (
     SuggestionOut,
     TransitionOut,
 )
-from .workflow import BY_ACTION, TRANSITIONS, Party
+from .workflow import BY_ACTION, CREATE, TRANSITIONS, Party
+
+logger = logging.getLogger(__name__)
 
 router = Router(tags=["calls"])
+
+# ---- JSON or multipart bodies -----------------------------------------------------------
+
+PAYLOAD_PART = "payload"
+PHOTOS_PART = "photos"
+PHOTO_TYPES = ("image/jpeg", "image/png", "image/webp", "image/gif")
+ADDRESS_MAX = 200
+
+
+class _JsonOrMultipartModel(BodyModel):
+    """The body as JSON, or, for `multipart/form-data`, the JSON of the part `payload`
+    (a field, or a part with a file name); validated by ninja the same way, after the
+    authentication (so nothing is parsed for an unauthenticated request)."""
+
+    @classmethod
+    def get_request_data(
+        cls, request: HttpRequest, api: Any, path_params: dict[str, Any]
+    ) -> dict[str, Any] | None:
+        if request.content_type != "multipart/form-data":
+            return super().get_request_data(request, api, path_params)
+        inner = HttpRequest()
+        # What ninja's parser reads as `request.body`; without a part, an empty object
+        # (an action without fields; a call then lacks every required field).
+        inner._body = _payload_part(request) or b"{}"
+        return super().get_request_data(inner, api, path_params)
+
+
+class _JsonOrMultipart(Body):  # type: ignore[misc]  # as ninja's own params
+    _model = _JsonOrMultipartModel
+
+    @classmethod
+    def _param_source(cls) -> str:
+        return "body"
+
+
+def _payload_part(request: HttpRequest) -> bytes | None:
+    try:
+        fields = request.POST
+    except TooManyFilesSent:
+        raise InvalidInput(
+            _("At most %(n)s photos can be attached at a time.") % {"n": MAX_PER_EVENT},
+            code="call.attachment_too_many",
+        ) from None
+    except RequestDataTooBig:
+        raise HttpError(413, _("The request body is too large.")) from None
+    except (MultiPartParserError, SuspiciousOperation):
+        raise HttpError(400, _("The request is invalid.")) from None
+    if PAYLOAD_PART in fields:
+        return fields[PAYLOAD_PART].encode()
+    upload = request.FILES.get(PAYLOAD_PART)
+    if upload is None:
+        return None
+    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE or 2_621_440
+    if (upload.size or 0) > limit:
+        raise HttpError(413, _("The request body is too large."))
+    upload.seek(0)
+    return upload.read()
+
+
+def _photos(request: HttpRequest) -> list[UploadedFile]:
+    """The photos of a multipart request; a file in another part is refused rather than
+    silently dropped."""
+    others = sorted(name for name in request.FILES if name not in (PHOTOS_PART, PAYLOAD_PART))
+    if others:
+        raise InvalidInput(
+            _("Send the photos in the part “photos”."),
+            code="call.invalid",
+            detail=[_problem(name, _("Send the photos in the part “photos”.")) for name in others],
+        )
+    return list(request.FILES.getlist(PHOTOS_PART))
+
+
+def _multipart_doc(schema: str, *, payload_required: bool, what: str) -> dict[str, Any]:
+    """The `multipart/form-data` alternative of a JSON body, for the OpenAPI schema."""
+    return {
+        "requestBody": {
+            "content": {
+                "multipart/form-data": {
+                    "schema": {
+                        "type": "object",
+                        "properties": {
+                            PAYLOAD_PART: {
+                                "$ref": f"#/components/schemas/{schema}",
+                                "description": f"The JSON body ({what}), as a part.",
+                            },
+                            PHOTOS_PART: {
+                                "type": "array",
+                                "items": {"type": "string", "format": "binary"},
+                                "maxItems": MAX_PER_EVENT,
+                                "description": (
+                                    f"Evidence photos, at most {MAX_PER_EVENT}, each at most "
+                                    f"{settings.XH_ATTACHMENT_MAX_BYTES} bytes; JPEG, PNG, "
+                                    "WebP or GIF, checked from the bytes."
+                                ),
+                            },
+                        },
+                        "required": [PAYLOAD_PART] if payload_required else [],
+                    },
+                    "encoding": {
+                        PAYLOAD_PART: {"contentType": "application/json"},
+                        PHOTOS_PART: {"contentType": ", ".join(PHOTO_TYPES)},
+                    },
+                }
+            }
+        }
+    }
+
+
+PHOTO_ERRORS = (
+    "Photos (multipart only): 400 `call.attachment_too_large`, `call.attachment_not_image` "
+    "(the bytes are not a JPEG, PNG, WebP or GIF), `call.attachment_type_mismatch` (the "
+    "declared type or the file name's extension says otherwise), "
+    "`call.attachment_too_many` (more than "
+    f"{MAX_PER_EVENT}), `call.invalid` (a file in another part than `photos`); nothing "
+    "is written when one photo is refused."
+)
+
+
+def _with_photos(events: QuerySet[CallEvent]) -> QuerySet[CallEvent]:
+    """The events (of a call the caller sees) with their photos, in one query; a photo is
+    seen by whoever sees its call (`access.AttachmentPolicy`)."""
+    return events.prefetch_related(
+        Prefetch("attachments", queryset=Attachment.objects.order_by("pk"))
+    )
 
 
 def _actor(request: HttpRequest) -> Actor:
@@ -113,6 +256,8 @@ def _draft(
         callee = organisations.filter(pk=payload.callee_id).first()
         if callee is None:
             problems.append(_problem("callee", _("Unknown organisation.")))
+    if len(clean_text(payload.address)) > ADDRESS_MAX:
+        problems.append(_problem("address", _("At most 200 characters.")))
     keys = {k.strip() for k in (header_key, payload.idempotency_key) if k and k.strip()}
     if len(keys) > 1:
         problems.append(
@@ -143,10 +288,11 @@ def _draft(
     "/",
     response={201: CallDetailOut, 200: CallDetailOut, **ERROR_RESPONSES},
     summary="Create a call (draft)",
+    openapi_extra=_multipart_doc("CallIn", payload_required=True, what="the call"),
 )
 def call_create(
     request: HttpRequest,
-    payload: CallIn,
+    payload: Annotated[CallIn, _JsonOrMultipart(...)],
     idempotency_key: HeaderEx[
         str | None,
         P(
@@ -166,13 +312,30 @@ def call_create(
     the same key with another title or description is 409 `call.idempotency_conflict`.
     Unknown or invisible `caller_id`, `location_code`, `item_id`, `callee_id`, and
     every rule of the call (title, description, the place in the caller's county or
-    township, the item of the list in force, both coordinates or none) are 400
-    `call.invalid` with `detail` = `[{field, message}]`."""
+    township, the item of the list in force, both coordinates or none, the address at
+    most 200 characters) are 400 `call.invalid` with `detail` = `[{field, message}]`.
+
+    With photos: send `multipart/form-data`, this body as JSON in the part `payload` and
+    the photos in parts `photos`; they are attached to the call's first event (see the
+    timeline) in the same transaction as the call. A retry that finds the call already
+    made attaches nothing more."""
     actor = _actor(request)
     caller, draft, key = _draft(actor, payload, idempotency_key)
-    call, created = services.call_create(
-        actor=actor, caller=caller, draft=draft, idempotency_key=key
-    )
+    photos = _photos(request)
+    if not photos:
+        call, created = services.call_create(
+            actor=actor, caller=caller, draft=draft, idempotency_key=key
+        )
+    else:
+        attachments_check(photos)
+        with transaction.atomic():
+            call, created = services.call_create(
+                actor=actor, caller=caller, draft=draft, idempotency_key=key
+            )
+            if created:
+                event = CallEvent.objects.get(call=call, action=CREATE)
+                for photo in photos:
+                    attachment_save(actor=actor, call=call, upload=photo, event=event)
     out = _detail(actor, selectors.call_get(actor=actor, pk=call.pk))
     return Status(201 if created else 200, out)
 
@@ -217,7 +380,47 @@ def call_events(request: HttpRequest, call_id: int) -> list[CallEvent]:
     caller may see the call."""
     actor = _actor(request)
     call = selectors.call_get(actor=actor, pk=call_id, related=False)
-    return list(selectors.call_timeline(actor=actor, call=call))
+    return list(_with_photos(selectors.call_timeline(actor=actor, call=call)))
+
+
+@router.get(
+    "/{call_id}/attachments/{attachment_id}",
+    response={k: v for k, v in ERROR_RESPONSES.items() if k in (401, 403, 404)},
+    url_name="calls_attachment",
+    summary="Download a photo",
+    openapi_extra={
+        "responses": {
+            "200": {
+                "description": "The photo's bytes, with its sniffed content type.",
+                "content": {
+                    t: {"schema": {"type": "string", "format": "binary"}} for t in PHOTO_TYPES
+                },
+            }
+        }
+    },
+)
+def attachment_download(request: HttpRequest, call_id: int, attachment_id: int) -> FileResponse:
+    """One evidence photo of the call (its `url` in the timeline), to whoever may see the
+    call, as on the call page; 404 `not_found` for everyone else, and for a photo of
+    another call."""
+    actor = _actor(request)
+    call = selectors.call_get(actor=actor, pk=call_id, related=False)
+    attachment = (
+        access.visible(actor, Attachment.objects.filter(call=call)).filter(pk=attachment_id).first()
+    )
+    if attachment is None:
+        raise NotFound()
+    try:
+        handle = attachment.file.open("rb")
+    except FileNotFoundError:
+        logger.error("calls: the file of attachment %s is missing", attachment.pk)
+        raise NotFound() from None
+    name = attachment.file.name.rsplit("/", 1)[-1]
+    response = FileResponse(handle, content_type=attachment.content_type)
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Disposition"] = f'inline; filename="{name}"'
+    response["Cache-Control"] = "private, max-age=3600"
+    return response
 
 
 # ---- acting on a call -------------------------------------------------------------------
@@ -296,20 +499,39 @@ def _checked_data(data: dict[str, Any]) -> dict[str, Any]:
         "contact | on_site; `evaluate.evaluation` = satisfied | basically | unsatisfied, "
         "`evaluate.resolved` = yes | partly | no. `dispatch` takes `lead` (an organisation "
         "id) and `assisting` (a list of ids); `decide_extension.approve` is a boolean.\n\n"
+        "Photos: "
+        + ", ".join(f"`{a}`" for a in PHOTO_ACTIONS)
+        + " also take `multipart/form-data`: this body as JSON in the part `payload` "
+        "(optional) and the photos in parts `photos`, attached to the new event in the "
+        "same transaction (see `photos` of the event). Photos sent with another action: "
+        "400 `call.attachment_not_allowed`. A step that needs evidence without a photo "
+        "(by default `respond` with `mode` = on_site, and `complete`; setting "
+        "`XH_EVIDENCE_REQUIRED`): 400 `call.evidence_required`. "
+        + PHOTO_ERRORS
+        + "\n\n"
         + _actions_table()
     ),
+    openapi_extra=_multipart_doc("ActionIn", payload_required=False, what="the action"),
 )
-def call_act(request: HttpRequest, call_id: int, action: str, payload: ActionIn) -> dict[str, Any]:
+def call_act(
+    request: HttpRequest,
+    call_id: int,
+    action: str,
+    payload: Annotated[ActionIn, _JsonOrMultipart(...)],
+) -> dict[str, Any]:
     actor = _actor(request)
     call = selectors.call_get(actor=actor, pk=call_id, related=False)
+    photos = _photos(request)
     data = _checked_data(payload.data) if action in BY_ACTION else payload.data
     expected = payload.expected_state.value if payload.expected_state else None
+    # The service checks the photos (and the evidence a step needs) before it writes
+    # anything, and saves them with the event in its transaction.
     event = services.call_transition(
-        actor=actor, call=call, action=action, data=data, expected_state=expected
+        actor=actor, call=call, action=action, data=data, expected_state=expected, photos=photos
     )
     fresh = selectors.call_get(actor=actor, pk=call_id)
     # Model instances: ninja validates them through the schema's resolvers.
     return {
-        "event": selectors.call_timeline(actor=actor, call=fresh).get(pk=event.pk),
+        "event": _with_photos(selectors.call_timeline(actor=actor, call=fresh)).get(pk=event.pk),
         "call": fresh,
     }

@@ -10,6 +10,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja import Field, Schema
@@ -17,7 +18,7 @@ from pydantic import field_validator
 
 from xianghu.core.masking import mask_phone
 
-from .models import Call, CallEvent, Direction, Dispatch, DispatchRole, Urgency
+from .models import Attachment, Call, CallEvent, Direction, Dispatch, DispatchRole, Urgency
 from .workflow import BY_ACTION, CREATE, Party, State, Transition
 
 # ---- requests ---------------------------------------------------------------------------
@@ -39,7 +40,13 @@ class CallIn(Schema):
     item_id: int | None = Field(
         None, description="The item of the county's list in force; omitted: outside the list."
     )
-    address: str = Field("", description="At most 200 characters.")
+    address: str = Field(
+        "",
+        description=(
+            "At most 200 characters; a longer address is refused (400 `call.invalid`, "
+            "field `address`), never cut."
+        ),
+    )
     latitude: Decimal | None = Field(None, description="WGS-84; give both coordinates or none.")
     longitude: Decimal | None = None
     callee_id: int | None = Field(
@@ -263,6 +270,30 @@ class CallDetailOut(CallOut):
 # ---- the timeline -----------------------------------------------------------------------
 
 
+class AttachmentOut(Schema):
+    """An evidence photo, as the timeline lists it (the file itself: `url`)."""
+
+    id: int
+    name: str = Field(description="The file name the uploader gave (only shown, never stored).")
+    content_type: str = Field(
+        description="Sniffed from the bytes: image/jpeg, image/png, image/webp or image/gif."
+    )
+    size: int = Field(description="Bytes.")
+    sha256: str = Field(description="SHA-256 of the file, hex.")
+    created_at: datetime
+    url: str = Field(description="`GET` it to download the photo (same access as the call).")
+
+    @staticmethod
+    def resolve_name(obj: Attachment) -> str:
+        return obj.original_name
+
+    @staticmethod
+    def resolve_url(obj: Attachment) -> str:
+        return reverse(
+            "api:calls_attachment", kwargs={"call_id": obj.call_id, "attachment_id": obj.pk}
+        )
+
+
 def _state_label(value: str) -> str:
     return str(State(value).label) if value in State.values else ""
 
@@ -281,6 +312,9 @@ class EventOut(Schema):
     party_label: str
     at: datetime
     data: dict[str, Any]
+    photos: list[AttachmentOut] = Field(
+        default_factory=list, description="Evidence photos attached with this event."
+    )
 
     @staticmethod
     def resolve_label(obj: CallEvent) -> str:
@@ -308,6 +342,11 @@ class EventOut(Schema):
     @staticmethod
     def resolve_party_label(obj: CallEvent) -> str:
         return str(Party(obj.party).label) if obj.party in Party.values else obj.party
+
+    @staticmethod
+    def resolve_photos(obj: CallEvent) -> list[Any]:
+        # Prefetched by the endpoints (`api._with_photos`): no query per event.
+        return list(obj.attachments.all())
 
 
 class TransitionOut(Schema):
