@@ -182,3 +182,36 @@ def test_forbidden_page_is_a_logged_403(world, client, caplog):
     assert r.status_code == 403
     assert "无权" in r.content.decode()
     assert "forbidden" in _security_messages(caplog)
+
+
+def _csrf_client(world, who: str) -> tuple[Client, str]:
+    from django.middleware.csrf import _get_new_csrf_string
+
+    client = Client(enforce_csrf_checks=True)
+    world.login(client, who)
+    token = _get_new_csrf_string()
+    client.cookies["csrftoken"] = token
+    return client, token
+
+
+def test_a_session_upload_over_the_file_limit_is_a_coded_400_not_a_500(world, settings, caplog):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    settings.DATA_UPLOAD_MAX_NUMBER_FILES = 1
+    client, token = _csrf_client(world, "reporter")
+    files = [SimpleUploadedFile(f"p{i}.jpg", b"x", content_type="image/jpeg") for i in range(3)]
+    with caplog.at_level(logging.WARNING, logger="xianghu.security"):
+        r = client.post(
+            "/api/v1/calls/", {"payload": "{}", "photos": files}, HTTP_X_CSRFTOKEN=token
+        )
+    assert r.status_code == 400, r.content
+    assert r.json()["code"] == "bad_request"
+    assert any("refused a request" in m for m in _security_messages(caplog))
+
+
+def test_a_session_body_over_the_size_limit_is_a_coded_413(world, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 100
+    client, token = _csrf_client(world, "reporter")
+    r = client.post("/api/v1/calls/", {"payload": "x" * 500}, HTTP_X_CSRFTOKEN=token)
+    assert r.status_code == 413, r.content
+    assert r.json()["code"] == "payload_too_large"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI, Schema
 from ninja.errors import AuthenticationError, HttpError
@@ -77,6 +78,14 @@ def install_error_handlers(api: NinjaAPI) -> None:
     def _http(request: HttpRequest, exc: HttpError) -> HttpResponse:
         error = DomainError(str(exc), code=code_for_status(exc.status_code))
         return _respond(request, error, exc.status_code)
+
+    @api.exception_handler(SuspiciousOperation)
+    def _suspicious(request: HttpRequest, exc: SuspiciousOperation) -> HttpResponse:
+        # Django's request parser refuses a body over its limits (size, files, fields);
+        # reading it may happen first in the CSRF check of session auth.
+        security_log.warning("api refused a request: %s", exc, extra={"path": request.path})
+        code = "payload_too_large" if isinstance(exc, RequestDataTooBig) else "bad_request"
+        return error_json(code)
 
     @api.exception_handler(Exception)
     def _unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:

@@ -16,14 +16,14 @@ from django.contrib.auth.decorators import login_required
 from django.contrib.auth.hashers import make_password
 from django.core.paginator import Paginator
 from django.db.models import Prefetch
-from django.http import FileResponse, HttpResponse, JsonResponse
+from django.http import FileResponse, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from xianghu.core.errors import DomainError, InvalidInput, NotFound, PermissionDenied
+from xianghu.core.errors import DomainError, InvalidInput, NotFound, PermissionDenied, error_json
 from xianghu.core.http import XhRequest
 from xianghu.core.masking import mask_email, mask_personal_text, mask_phone
 from xianghu.regions.models import Region
@@ -54,7 +54,7 @@ CODE_PURPOSE = "register"
 def too_many(request: XhRequest, error: RateLimited) -> HttpResponse:
     """The 429 answer: a page, or the API error shape for JSON clients."""
     if "application/json" in request.headers.get("Accept", ""):
-        response: HttpResponse = JsonResponse(error.as_dict(), status=429)
+        response: HttpResponse = error_json(error, 429)
     else:
         response = render(
             request,

@@ -26,8 +26,8 @@ from xianghu.core.actor import Actor
 from xianghu.core.errors import PermissionDenied
 from xianghu.regions.models import Membership, Organisation, Region
 from xianghu.regions.roles import OrgKind, Role
+from xianghu.routing.access import may_see_gaps
 from xianghu.routing.hotspots import Hotspot, hotspots
-from xianghu.routing.intel_views import may_see_gaps
 
 OVERVIEW_ROLES = frozenset(
     {

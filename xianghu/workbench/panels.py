@@ -33,7 +33,7 @@ from xianghu.regions.models import Membership, Organisation, Region
 from xianghu.regions.roles import GOVERNMENT_KINDS, SOCIETY_KINDS, OrgKind, Role
 from xianghu.regions.selectors import organisation_stats
 from xianghu.routing.access import MONITOR_KINDS as ROUTING_MONITOR_KINDS
-from xianghu.routing.intel_views import may_see_gaps
+from xianghu.routing.access import may_see_gaps
 
 from .overview import may_see_overview
 

@@ -28,6 +28,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 
+from xianghu.core.errors import error_json
+
 from .models import ImportSource, WebhookReceipt, WebhookRefusal
 from .services import tickets_push
 
@@ -70,7 +72,7 @@ def _refuse(
         _client(request),
         size,
     )
-    return JsonResponse({"code": code, "message": message, "detail": None}, status=status)
+    return error_json(code, status, message=message)
 
 
 @csrf_exempt  # signed by the sender; no cookies
@@ -79,9 +81,7 @@ def receive(request: HttpRequest, source_id: int) -> JsonResponse:
     size = int(declared) if declared.isdigit() else 0
     source = ImportSource.objects.select_related("county").filter(pk=source_id).first()
     if request.method != "POST":
-        return JsonResponse(
-            {"code": "method_not_allowed", "message": _("Use POST."), "detail": None}, status=405
-        )
+        return error_json("method_not_allowed", 405, message=_("Use POST."))
     if size > max_body():
         return _refuse(
             request,
@@ -174,4 +174,4 @@ def receive(request: HttpRequest, source_id: int) -> JsonResponse:
 
 
 def _bad_request(code: str, message: str) -> JsonResponse:
-    return JsonResponse({"code": code, "message": message, "detail": None}, status=400)
+    return error_json(code, 400, message=message)
