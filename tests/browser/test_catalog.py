@@ -83,6 +83,13 @@ def test_change_request_walk_to_the_public_diff(page, world, lists):
     expect(page.get_by_test_id("version-in-force")).to_have_attribute("data-version", "2")
     expect(page.locator("[data-testid=item-row][data-code=D1-01]")).to_contain_text("3个工作日")
     screenshot(page, "catalog-public-list")
+    # The item's flow: the step that ran on 5 working days now runs on 3.
+    page.locator("[data-testid=item-row][data-code=D1-01]").get_by_role("link").click()
+    steps = page.get_by_test_id("procedure-flow").get_by_test_id("flow-step")
+    expect(steps).to_have_count(2)
+    expect(steps.nth(1)).to_contain_text("主体责任部门依法处置办结")
+    expect(steps.nth(1).get_by_test_id("flow-limit")).to_contain_text("3个工作日")
+    page.go_back()
     page.get_by_test_id("history-link").click()
     expect(page.get_by_test_id("version-row")).to_have_count(2)
     screenshot(page, "catalog-versions")
@@ -91,6 +98,10 @@ def test_change_request_walk_to_the_public_diff(page, world, lists):
     change = item.locator("[data-field=complete_limit]")
     expect(change.get_by_test_id("old-value")).to_have_text("5个工作日")
     expect(change.get_by_test_id("new-value")).to_have_text("3个工作日")
+    # The procedure is in the diff too: its step followed the new limit.
+    steps = item.locator("[data-field=steps]")
+    expect(steps.get_by_test_id("old-value")).to_contain_text("5个工作日")
+    expect(steps.get_by_test_id("new-value")).to_contain_text("3个工作日")
     expect(page.get_by_test_id("n-modified")).to_have_text("1")
     screenshot(page, "catalog-diff")
 
@@ -178,6 +189,27 @@ def test_admission_filed_and_approved(page, world, lists):
     expect(decision).to_have_attribute("data-code", "admitted")
     expect(decision).to_contain_text("汛期低洼地带隐患排查")
     screenshot(page, "catalog-guard-admitted")
+    logout(page)
+
+    # The township (王庄镇) finds it among its duties, a temporary task with its period,
+    # next to what the list gives it.
+    login(page, "reporter", PASSWORD)
+    page.goto("/catalog/duties/")
+    primary = page.get_by_test_id("duties-primary")
+    expect(primary.get_by_test_id("item-row")).to_have_count(1)
+    expect(primary.locator("[data-testid=item-row][data-code=D2-09]")).to_be_visible()
+    cooperating = page.get_by_test_id("duties-cooperating")
+    expect(cooperating.locator("[data-testid=item-row][data-code=D1-01]")).to_be_visible()
+    admitted = page.get_by_test_id("duties-admitted").get_by_test_id("admitted-row")
+    expect(admitted).to_have_count(1)
+    expect(admitted).to_contain_text("汛期低洼地带隐患排查")
+    expect(admitted).to_contain_text("每乡镇工作经费2万元")
+    expect(admitted.get_by_test_id("admitted-period")).to_have_text(
+        f"{today.isoformat()} – {(today + timedelta(days=60)).isoformat()}"
+    )
+    screenshot(page, "catalog-duties-township")
+    admitted.get_by_role("link", name="汛期低洼地带隐患排查").click()
+    expect(page.get_by_test_id("status")).to_have_attribute("data-status", "approved")
 
 
 def test_excel_export_edit_reimport_as_draft(page, world, lists, tmp_path):
@@ -208,9 +240,11 @@ def test_excel_export_edit_reimport_as_draft(page, world, lists, tmp_path):
     expect(page.get_by_test_id("draft-diff")).to_contain_text("D1-01")
     screenshot(page, "catalog-import-draft")
     page.get_by_test_id("draft-diff-link").click()
-    change = page.locator("[data-testid=diff-item][data-code='D1-01']")
+    change = page.locator("[data-testid=diff-item][data-code='D1-01'] [data-field=complete_limit]")
     expect(change.get_by_test_id("old-value")).to_have_text("5个工作日")
     expect(change.get_by_test_id("new-value")).to_have_text("3个工作日")
+    # Only D1-01 changed: every other item came back with its procedure.
+    expect(page.get_by_test_id("diff-item")).to_have_count(1)
     screenshot(page, "catalog-import-draft-diff")
     # A broken file lists its problems and saves nothing.
     page.goto(f"/catalog/{lists.catalogue.pk}/import/")
@@ -225,6 +259,16 @@ def test_excel_export_edit_reimport_as_draft(page, world, lists, tmp_path):
     page.get_by_test_id("draft-link").click()
     page.get_by_test_id("publish").click()
     expect(page.get_by_test_id("version-status")).to_have_text("现行")
+    # The re-imported item still has its procedure, drawn as a flow, on its new limit.
+    page.goto("/catalog/")
+    page.locator("[data-testid=item-row][data-code=D1-01]").get_by_role("link").click()
+    flow = page.get_by_test_id("procedure-flow")
+    steps = flow.get_by_test_id("flow-step")
+    expect(steps).to_have_count(2)
+    expect(steps.nth(0)).to_contain_text("乡镇巡查发现并报告")
+    expect(flow.get_by_test_id("flow-handoff").first).to_contain_text("乡镇呼叫：问题移交县级平台")
+    expect(steps.nth(1).get_by_test_id("flow-limit")).to_contain_text("3个工作日")
+    screenshot(page, "catalog-import-item-flow")
 
 
 def test_public_list_live_search_and_tabs(page, lists):
@@ -266,6 +310,7 @@ def test_list_pages_fit_a_phone(phone_page, world, lists):
         "/catalog/my-requests/",
         "/catalog/change-requests/new/?kind=modify&item=D1-01",
         "/catalog/admissions/new/",
+        "/catalog/change-requests/import/",
     ):
         page.goto(path)
         assert page.evaluate(OVERFLOW_JS) <= 0, path

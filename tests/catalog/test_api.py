@@ -427,9 +427,12 @@ def test_guard_allows_an_out_of_list_task_after_an_approved_admission(lists, wor
     assert admission["townships"] == [{"id": world.orgs["t1"].pk, "name": world.orgs["t1"].name}]
     assert guard(handler, world).json()["allowed"] is False  # pending is not enough
 
-    # Visible to the target township and the 编办, not to another county.
+    # A pending admission hands the township nothing: it does not see it yet.
     township = world.login(Client(), "reporter")
-    assert [a["id"] for a in township.get(f"{API}/admissions").json()["items"]] == [admission["id"]]
+    assert township.get(f"{API}/admissions").json()["count"] == 0
+    assert township.get(f"{API}/admissions/{admission['id']}").status_code == 404
+    duties = township.get(f"{API}/duties", {"organisation": world.orgs["t1"].pk}).json()
+    assert duties["admitted"] == []
     other = world.login(Client(), "operator_b")
     assert other.get(f"{API}/admissions").json()["count"] == 0
     assert other.get(f"{API}/admissions/{admission['id']}").status_code == 404
@@ -449,6 +452,28 @@ def test_guard_allows_an_out_of_list_task_after_an_approved_admission(lists, wor
     r = guard(handler, world)
     assert (r.json()["allowed"], r.json()["code"]) == (True, "admitted")
     assert r.json()["admission_id"] == admission["id"]
+    # Approved, it reaches the township: visible, and a temporary task among its duties.
+    assert [a["id"] for a in township.get(f"{API}/admissions").json()["items"]] == [admission["id"]]
+    duties = township.get(f"{API}/duties", {"organisation": world.orgs["t1"].pk}).json()
+    assert duties["admitted"] == [
+        {
+            "admission_id": admission["id"],
+            "title": "森林防火专项排查",
+            "content": "对辖区林地开展防火隐患排查",
+            "basis": "县森林防灭火指挥部通知",
+            "resources": "专项经费2万元",
+            "department_id": world.orgs["dept"].pk,
+            "department_name": world.orgs["dept"].name,
+            "starts_on": (today - timedelta(days=1)).isoformat(),
+            "ends_on": (today + timedelta(days=30)).isoformat(),
+        }
+    ]
+    # Not after its period, and never for a township it does not name.
+    later = f"{(today + timedelta(days=31)).isoformat()}T12:00:00+08:00"
+    r = township.get(f"{API}/duties", {"organisation": world.orgs["t1"].pk, "at": later})
+    assert r.json()["admitted"] == []
+    t2 = reviewer.get(f"{API}/duties", {"organisation": world.orgs["t2"].pk}).json()
+    assert t2["admitted"] == []
     assert guard(handler, world, receiver="t2").json()["allowed"] is False  # not named
     again = post(
         reviewer, f"/admissions/{admission['id']}/decision", {"approve": False, "opinion": "否"}
@@ -545,13 +570,21 @@ def test_change_request_flow(lists, world):
     assert [(i["version_id"], i["complete_limit"]) for i in items] == [(new_id, "3wd")]
     diff = Client().get(f"{API}/diff", {"old": lists.version.pk, "new": new_id}).json()
     assert diff["added"] == diff["removed"] == []
-    assert diff["modified"] == [
-        {
-            "code": "D1-01",
-            "name": "工矿商贸企业安全生产监管",
-            "changes": [{"field": "complete_limit", "old": "5wd", "new": "3wd"}],
-        }
+    (modified,) = diff["modified"]
+    assert (modified["code"], modified["name"]) == ("D1-01", "工矿商贸企业安全生产监管")
+    limits, steps = modified["changes"]
+    assert limits == {"field": "complete_limit", "old": "5wd", "new": "3wd"}
+    # The procedure is one field: every step, in order, before and after.
+    assert steps["field"] == "steps"
+    assert [(s["order"], s["party"], s["time_limit"]) for s in steps["old"]] == [
+        (1, "township", ""),
+        (2, "primary", "5wd"),
     ]
+    assert [(s["order"], s["party"], s["time_limit"]) for s in steps["new"]] == [
+        (1, "township", ""),
+        (2, "primary", "3wd"),
+    ]
+    assert steps["new"][1]["handoff"] == "办结反馈乡镇"
 
     again = post(reviewer, decide, {"approve": False, "opinion": "再议"})
     assert again.status_code == 409

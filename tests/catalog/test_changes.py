@@ -43,8 +43,19 @@ def test_approval_publishes_a_new_version_with_the_change(lists, world):
     lists.version.refresh_from_db()
     assert lists.version.status == VersionStatus.SUPERSEDED
     diff = selectors.version_diff(old=lists.version, new=new)
-    assert [(c.code, [(f.field, f.old, f.new) for f in c.changes]) for c in diff.modified] == [
-        ("D1-01", [("complete_limit", "5wd", "3wd")])
+    # The procedure step that ran on the old completion limit follows it.
+    assert [(c.code, [f.field for f in c.changes]) for c in diff.modified] == [
+        ("D1-01", ["complete_limit", "steps"])
+    ]
+    limits, steps = diff.modified[0].changes
+    assert (limits.old, limits.new) == ("5wd", "3wd")
+    assert [(s["name"], s["time_limit"]) for s in steps.old] == [
+        ("乡镇巡查发现并报告", ""),
+        ("主体责任部门依法处置办结", "5wd"),
+    ]
+    assert [(s["name"], s["time_limit"]) for s in steps.new] == [
+        ("乡镇巡查发现并报告", ""),
+        ("主体责任部门依法处置办结", "3wd"),
     ]
     assert diff.added == diff.removed == []
     # The derivation (splits, removals with reasons) carries over.

@@ -6,6 +6,7 @@ import csv
 import dataclasses
 import io
 import zipfile
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -18,12 +19,15 @@ from hypothesis import strategies as st
 from tests import factories as f
 from xianghu.catalog.io import (
     CSV_HEADERS,
+    PROCEDURE_SHEET,
+    STEP_HEADERS,
     XLSX_HEADERS,
     ImportFailed,
     default_steps,
     export_version_xlsx,
     read_csv,
     read_upload,
+    read_workbook,
     read_xlsx,
     validate_rows,
 )
@@ -35,10 +39,11 @@ from xianghu.catalog.models import (
     ListVersion,
     PartyRole,
     PrimaryLevel,
+    ProcedureStep,
     ScopeLevel,
     StepParty,
 )
-from xianghu.catalog.specs import TOWNSHIP_PARTY, ItemSpec, PartySpec
+from xianghu.catalog.specs import TOWNSHIP_PARTY, ItemSpec, PartySpec, StepSpec
 from xianghu.core.errors import InvalidInput
 from xianghu.regions.models import Organisation, Region
 from xianghu.regions.roles import OrgKind
@@ -53,13 +58,24 @@ CSV_HEADER_LINE = ",".join(CSV_HEADERS)
 # --- helpers ----------------------------------------------------------------------------
 
 
-def xlsx(rows: list[list[Any]], merge: str | None = None) -> bytes:
+def xlsx(
+    rows: list[list[Any]],
+    merge: str | None = None,
+    *,
+    steps: list[list[Any]] | None = None,
+    steps_sheet: str = PROCEDURE_SHEET,
+) -> bytes:
+    """A workbook with `rows` on its first sheet and, with `steps`, a procedure sheet."""
     workbook = openpyxl.Workbook()
     sheet = workbook.active
     for row in rows:
         sheet.append(row)
     if merge:
         sheet.merge_cells(merge)
+    if steps is not None:
+        procedure = workbook.create_sheet(steps_sheet)
+        for row in steps:
+            procedure.append(row)
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()
@@ -127,7 +143,7 @@ def found(exc: ImportFailed) -> set[tuple[int | None, str | None, str]]:
 
 
 def canonical(spec: ItemSpec) -> ItemSpec:
-    return dataclasses.replace(spec, steps=(), row=None)
+    return dataclasses.replace(spec, row=None)
 
 
 def spec_of(item: Item) -> ItemSpec:
@@ -152,6 +168,9 @@ def spec_of(item: Item) -> ItemSpec:
         ),
         assisting=tuple(
             PartySpec(p.name, p.organisation_id) for p in parties if p.role == PartyRole.ASSISTING
+        ),
+        steps=tuple(
+            StepSpec(s.name, s.party, s.time_limit, s.handoff) for s in item.steps.order_by("order")
         ),
     )
 
@@ -269,7 +288,14 @@ def _version(world: Any) -> ListVersion:
     ecology = Domain.objects.create(version=version, code="D2", name="生态环境", order=1)
     dept, police = world.orgs["dept"], world.orgs["police"]
 
-    def item(domain: Domain, code: str, order: int, parties: list[tuple[str, Any]], **kw: Any):
+    def item(
+        domain: Domain,
+        code: str,
+        order: int,
+        parties: list[tuple[str, Any]],
+        steps: Sequence[tuple[int, tuple[str, str, str, str]]] = (),
+        **kw: Any,
+    ):
         defaults = {
             "name": f"事项{code}",
             "primary_level": PrimaryLevel.COUNTY,
@@ -286,6 +312,10 @@ def _version(world: Any) -> ListVersion:
             ItemParty.objects.create(
                 item=obj, role=role, name=org.short_name, organisation=org, order=n
             )
+        for order, (name, party, limit, handoff) in steps:
+            ProcedureStep.objects.create(
+                item=obj, order=order, name=name, party=party, time_limit=limit, handoff=handoff
+            )
         return obj
 
     item(
@@ -293,6 +323,12 @@ def _version(world: Any) -> ListVersion:
         "D1-01",
         1,
         [(PartyRole.PRIMARY, dept), (PartyRole.ASSISTING, police)],
+        [
+            (1, ("乡镇巡查发现并报告", "township", "", "乡镇呼叫：问题移交县级平台")),
+            (2, ("平台受理并派单", "platform", "4h", "派单至主体责任部门")),
+            (3, ("主体责任部门依法处置办结", "primary", "5wd", "办结反馈乡镇\n（书面）")),
+            (4, ("=协办部门配合", "assisting", "24h", "")),
+        ],
         name="工矿商贸企业安全生产监管",
         name_en="safety oversight",
         legal_basis="《安全生产法》第九条\n《山东省安全生产条例》",
@@ -304,6 +340,11 @@ def _version(world: Any) -> ListVersion:
         "D1-02",
         2,
         [(PartyRole.PRIMARY, police)],
+        # Numbered with gaps: the sheet keeps the numbers, the import keeps the order.
+        [
+            (5, ("公安机关依法查处", "primary", "3wd", "")),
+            (2, ("乡镇发现报告", "township", "", "")),
+        ],
         name="=SUM(A1)",
         callable=False,
         respond_limit="30m",
@@ -314,6 +355,10 @@ def _version(world: Any) -> ListVersion:
         "D2-01",
         1,
         [(PartyRole.ASSISTING, dept), (PartyRole.ASSISTING, police)],
+        [
+            (1, ("乡镇巡查发现并处置", "township", "1wd", "")),
+            (2, ("协办部门配合处置", "assisting", "2h", "")),
+        ],
         name="秸秆禁烧",
         primary_level=PrimaryLevel.TOWNSHIP,
         respond_limit="2h",
@@ -336,9 +381,50 @@ def test_export_then_import_gives_the_same_items(world: Any) -> None:
 
 def test_export_layout(world: Any, django_assert_max_num_queries: Any) -> None:
     version = ListVersion.objects.get(pk=_version(world).pk)
-    with django_assert_max_num_queries(3):
+    with django_assert_max_num_queries(4):
         data = export_version_xlsx(version=version)
-    sheet = openpyxl.load_workbook(io.BytesIO(data)).worksheets[0]
+    workbook = openpyxl.load_workbook(io.BytesIO(data))
+    assert workbook.sheetnames[1] == PROCEDURE_SHEET
+    procedure = workbook[PROCEDURE_SHEET]
+    assert [c.value for c in procedure[2]] == list(STEP_HEADERS)
+    assert procedure.freeze_panes == "A3"
+    cells = [[c.value for c in row] for row in procedure.iter_rows(min_row=3)]
+    assert [["" if v is None else v for v in row] for row in cells] == [
+        ["D2-01", "秸秆禁烧", 1, "乡镇巡查发现并处置", "乡镇", "1个工作日", ""],
+        ["D2-01", "秸秆禁烧", 2, "协办部门配合处置", "协办单位", "2小时", ""],
+        [
+            "D1-01",
+            "工矿商贸企业安全生产监管",
+            1,
+            "乡镇巡查发现并报告",
+            "乡镇",
+            "",
+            "乡镇呼叫：问题移交县级平台",
+        ],
+        [
+            "D1-01",
+            "工矿商贸企业安全生产监管",
+            2,
+            "平台受理并派单",
+            "县级平台",
+            "4小时",
+            "派单至主体责任部门",
+        ],
+        [
+            "D1-01",
+            "工矿商贸企业安全生产监管",
+            3,
+            "主体责任部门依法处置办结",
+            "主体责任单位",
+            "5个工作日",
+            "办结反馈乡镇\n（书面）",
+        ],
+        ["D1-01", "工矿商贸企业安全生产监管", 4, "=协办部门配合", "协办单位", "24小时", ""],
+        ["D1-02", "=SUM(A1)", 2, "乡镇发现报告", "乡镇", "", ""],
+        ["D1-02", "=SUM(A1)", 5, "公安机关依法查处", "主体责任单位", "3个工作日", ""],
+    ]
+    assert procedure["D8"].data_type == "s"  # text, never a formula
+    sheet = workbook.worksheets[0]
     assert sheet["A1"].value.startswith("清河县属地管理事项清单")
     assert "3" in sheet["A1"].value
     assert [c.value for c in sheet[2]] == list(XLSX_HEADERS)
@@ -620,6 +706,140 @@ def test_the_summary_counts_problems_beyond_those_listed() -> None:
     assert exc.detail[-1]["code"] == "catalog.more_problems"
 
 
+# --- the procedure sheet (办理流程) --------------------------------------------------------
+
+LIST_WITH_CODES = [
+    [*OFFICIAL, "事项编码"],
+    [*official_row(1), "A-1"],
+    [*official_row(2, 主体责任单位=TOWNSHIP_PARTY, 配合责任单位="应急管理局"), "A-2"],
+    [*official_row(3), "A-3"],
+]
+
+
+def full_result(exc: ImportFailed) -> list[tuple[str | None, int | None, str | None, str]]:
+    return [(p["sheet"], p["row"], p["column"], p["code"]) for p in exc.detail]
+
+
+def test_the_procedure_sheet_gives_items_their_steps_in_order() -> None:
+    steps = [
+        ["办理流程"],
+        ["事项编码", "环节名称", "序号", "责任主体", "办理时限", "分界点"],  # other spellings
+        ["A-1", "主体责任部门依法处置", 3, "主体责任部门", "5个工作日", "办结反馈乡镇"],
+        ["A-1", "乡镇巡查发现", 1, "乡镇(街道)", None, "乡镇呼叫"],
+        [],
+        ["A-1", "平台派单", 2, "平台", "2小时", ""],
+        ["A-2", "乡镇处置", 1, "township", "1wd", ""],
+    ]
+    specs = read_upload(filename="x.xlsx", data=xlsx(LIST_WITH_CODES, steps=steps))
+    first, second, third = specs
+    assert first.steps == (
+        StepSpec("乡镇巡查发现", "township", "", "乡镇呼叫"),
+        StepSpec("平台派单", "platform", "2h", ""),
+        StepSpec("主体责任部门依法处置", "primary", "5wd", "办结反馈乡镇"),
+    )
+    assert second.steps == (StepSpec("乡镇处置", "township", "1wd", ""),)
+    assert not first.default_procedure
+    assert not second.default_procedure
+    # An item the sheet says nothing about gets the default procedure, marked as such
+    # (the import carries its steps over from the version in force instead).
+    assert third.default_procedure
+    assert third.steps == default_steps(spec=third)
+
+
+def test_without_a_procedure_sheet_every_item_has_the_default_procedure() -> None:
+    for data, name in (
+        (xlsx(LIST_WITH_CODES), "x.xlsx"),
+        (xlsx(LIST_WITH_CODES, steps=[]), "x.xlsx"),  # an empty sheet says nothing
+        (csv_file(csv_row("A-1")), "x.csv"),
+    ):
+        specs = read_upload(filename=name, data=data)
+        assert all(s.default_procedure and s.steps == default_steps(spec=s) for s in specs)
+
+
+def test_the_procedure_sheet_is_found_by_its_name_wherever_it_is() -> None:
+    workbook = openpyxl.Workbook()
+    procedure = workbook.active
+    procedure.title = " 办理流程 "
+    for row in (list(STEP_HEADERS), ["A-1", "", 1, "环节", "乡镇", "", ""]):
+        procedure.append(row)
+    listing = workbook.create_sheet("清单")
+    for row in LIST_WITH_CODES:
+        listing.append(row)
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    items, steps = read_workbook(data=buffer.getvalue())
+    assert [r.get("code") for r in items] == ["A-1", "A-2", "A-3"]
+    assert items[0].sheet == "清单"
+    assert steps is not None
+    assert [(r.sheet, r.row, r.get("name")) for r in steps] == [(" 办理流程 ", 2, "环节")]
+
+
+def test_every_problem_of_the_procedure_sheet_is_reported_with_its_sheet() -> None:
+    rows = [*LIST_WITH_CODES, [*official_row(4, 响应时限="5天"), "A-4"]]
+    steps = [
+        list(STEP_HEADERS),
+        ["A-1", "", 1, "第一步", "乡镇", "", ""],
+        ["A-9", "", 1, "未知事项的步骤", "乡镇", "", ""],
+        ["", "", 2, "没有编码", "乡镇", "", ""],
+        ["A-1", "", "一", "序号不是数字", "乡镇", "", ""],
+        ["A-1", "", 0, "序号为零", "乡镇", "", ""],
+        ["A-1", "", 1.5, "序号是小数", "乡镇", "", ""],
+        ["A-1", "", None, "没有序号", "乡镇", "", ""],
+        ["A-2", "", 1, "", "乡镇", "", ""],
+        ["A-2", "", 2, "责任方不明", "村委会", "", ""],
+        ["A-2", "", 3, "时限含糊", "主体责任单位", "5天", ""],
+        ["A-2", "", 4, "分界点过长", "协办单位", "", "衔" * 201],
+        ["A-2", "", 5, "没有责任方", None, "", ""],
+        ["A-3", "", 1, "重复一", "乡镇", "", ""],
+        ["A-3", "", 1, "重复二", "乡镇", "", ""],
+        ["A-3", "", 2, "环" * 101, "乡镇", "", ""],
+    ]
+    exc = failure("x.xlsx", xlsx(rows, steps=steps))
+    sheet = "Sheet"  # openpyxl's name for a new workbook's first sheet
+    assert full_result(exc) == [
+        (sheet, 5, "响应时限", "catalog.bad_limit"),  # the list sheet first
+        (PROCEDURE_SHEET, 3, "事项编码", "catalog.step_unknown_item"),
+        (PROCEDURE_SHEET, 4, "事项编码", "catalog.required"),
+        (PROCEDURE_SHEET, 5, "序号", "catalog.bad_step_order"),
+        (PROCEDURE_SHEET, 6, "序号", "catalog.bad_step_order"),
+        (PROCEDURE_SHEET, 7, "序号", "catalog.bad_step_order"),
+        (PROCEDURE_SHEET, 8, "序号", "catalog.required"),
+        (PROCEDURE_SHEET, 9, "环节", "catalog.required"),
+        (PROCEDURE_SHEET, 10, "责任方", "catalog.bad_step_party"),
+        (PROCEDURE_SHEET, 11, "时限", "catalog.bad_limit"),
+        (PROCEDURE_SHEET, 12, "分界点/衔接点", "catalog.too_long"),
+        (PROCEDURE_SHEET, 13, "责任方", "catalog.required"),
+        (PROCEDURE_SHEET, 14, "序号", "catalog.duplicate_step"),
+        (PROCEDURE_SHEET, 15, "序号", "catalog.duplicate_step"),
+        (PROCEDURE_SHEET, 16, "环节", "catalog.too_long"),
+    ]
+    messages = {p["row"]: p["message"] for p in exc.detail if p["sheet"] == PROCEDURE_SHEET}
+    assert "A-9" in messages[3]
+    assert "村委会" in messages[10]
+    assert "主体责任单位" in messages[10]
+    assert "14、15" in messages[14]
+
+
+def test_a_procedure_sheet_without_its_headers_is_refused() -> None:
+    steps = [["事项编码", "环节", "时限"], ["A-1", "第一步", ""]]
+    exc = failure("x.xlsx", xlsx(LIST_WITH_CODES, steps=steps))
+    assert full_result(exc) == [
+        (PROCEDURE_SHEET, 1, "序号", "catalog.missing_header"),
+        (PROCEDURE_SHEET, 1, "责任方", "catalog.missing_header"),
+    ]
+    exc = failure("x.xlsx", xlsx(LIST_WITH_CODES, steps=[["随便写点什么"], ["A-1"]]))
+    assert full_result(exc) == [(PROCEDURE_SHEET, None, None, "catalog.not_a_procedure")]
+
+
+def test_an_item_has_at_most_fifty_steps() -> None:
+    steps = [list(STEP_HEADERS)] + [
+        ["A-1", "", n, f"第{n}步", "乡镇", "", ""] for n in range(1, 52)
+    ]
+    exc = failure("x.xlsx", xlsx(LIST_WITH_CODES, steps=steps))
+    # Reported at the 51st step (row 52, below the header row).
+    assert full_result(exc) == [(PROCEDURE_SHEET, 52, "事项编码", "catalog.too_many_steps")]
+
+
 # --- lower-level functions --------------------------------------------------------------
 
 
@@ -667,6 +887,10 @@ def test_default_steps() -> None:
 _WORDS = st.sampled_from(
     [
         *OFFICIAL,
+        *STEP_HEADERS,
+        "A-1",
+        "乡镇",
+        "主体责任单位",
         *XLSX_HEADERS[11:],
         *CSV_HEADERS,
         "",
@@ -707,13 +931,16 @@ def _csv_text(grid: list[list[Any]]) -> bytes:
     return out.getvalue().encode("utf-8", errors="surrogatepass")
 
 
-def _sheet(grid: list[list[Any]]) -> bytes:
+def _clean_grid(grid: list[list[Any]]) -> list[list[Any]]:
     from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
-    clean = [
+    return [
         [ILLEGAL_CHARACTERS_RE.sub("", c) if isinstance(c, str) else c for c in row] for row in grid
     ]
-    return xlsx(clean)
+
+
+def _sheet(grid: list[list[Any]]) -> bytes:
+    return xlsx(_clean_grid(grid))
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -737,6 +964,9 @@ def test_arbitrary_tables_only_ever_raise_import_failed(
     if as_xlsx:
         _must_be_import_failed("x.xlsx", _sheet([OFFICIAL, *grid]))
         _must_be_import_failed("x.xlsx", _sheet(grid))
+        # The same grid as a procedure sheet, below its headers or alone.
+        for steps in ([list(STEP_HEADERS), *grid], grid):
+            _must_be_import_failed("x.xlsx", xlsx(LIST_WITH_CODES, steps=_clean_grid(steps)))
     else:
         _must_be_import_failed("x.csv", _csv_text([list(CSV_HEADERS), *grid]))
         _must_be_import_failed("x.csv", _csv_text([OFFICIAL, *grid]))

@@ -7,8 +7,10 @@ import io
 
 import openpyxl
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import override_settings
 
-from xianghu.catalog import selectors
+from xianghu.catalog import selectors, views_keeper
+from xianghu.catalog.io import PROCEDURE_SHEET
 from xianghu.catalog.models import ItemOrigin, ListVersion, VersionStatus
 
 
@@ -53,8 +55,16 @@ def test_round_trip_through_excel_makes_a_draft_with_the_edit(lists, world, clie
     page = client.get(r["Location"]).content.decode()
     assert "D1-01" in page
     diff = selectors.version_diff(old=lists.version, new=draft)
-    assert [(c.code, [(f.field, f.new) for f in c.changes]) for c in diff.modified] == [
-        ("D1-01", [("complete_limit", "3wd")])
+    assert [(c.code, [f.field for f in c.changes]) for c in diff.modified] == [
+        ("D1-01", ["complete_limit", "steps"])
+    ]
+    limits, steps = diff.modified[0].changes
+    assert limits.new == "3wd"
+    # The file's procedure sheet still said 5个工作日 for the step the clerk did not
+    # touch: it follows the item's new completion limit; every other item keeps its steps.
+    assert [(s["name"], s["time_limit"]) for s in steps.new] == [
+        ("乡镇巡查发现并报告", ""),
+        ("主体责任部门依法处置办结", "3wd"),
     ]
     assert diff.added == diff.removed == []
     # The derivation survives the round trip.
@@ -152,3 +162,133 @@ def test_guard_page_refuses_then_admits(lists, world, client):
 def test_guard_page_is_for_departments(lists, world, client):
     world.login(client, "reporter")
     assert client.get("/catalog/guard/").status_code == 403
+
+
+@override_settings(XH_CATALOG_MAX_UPLOAD_BYTES=1000)
+def test_an_oversized_upload_is_refused_before_it_is_read(lists, world, client, monkeypatch):
+    def must_not_parse(**kwargs):
+        raise AssertionError("the file was parsed")
+
+    monkeypatch.setattr(views_keeper, "read_upload", must_not_parse)
+    world.login(client, "bianban")
+    before = ListVersion.objects.count()
+    big = SimpleUploadedFile("list.xlsx", b"PK" + b"\0" * 1000)
+    r = client.post(f"/catalog/{lists.catalogue.pk}/import/", {"file": big})
+    assert r.status_code == 422
+    assert r.context["problems"][0]["code"] == "catalog.file_too_large"
+    assert 'data-code="catalog.file_too_large"' in r.content.decode()
+    # So is a file of another type, whatever its size.
+    r = client.post(
+        f"/catalog/{lists.catalogue.pk}/import/",
+        {"file": SimpleUploadedFile("list.pdf", b"%PDF")},
+    )
+    assert r.context["problems"][0]["code"] == "catalog.bad_file_type"
+    assert ListVersion.objects.count() == before
+
+
+def test_procedure_problems_are_listed_with_their_sheet(lists, world, client):
+    data = export(client, lists.version)
+    workbook = openpyxl.load_workbook(io.BytesIO(data))
+    procedure = workbook[PROCEDURE_SHEET]
+    procedure.cell(3, 5).value = "村委会"  # 责任方 of the first step
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    world.login(client, "bianban")
+    r = client.post(
+        f"/catalog/{lists.catalogue.pk}/import/",
+        {"file": SimpleUploadedFile("list.xlsx", buffer.getvalue())},
+    )
+    assert r.status_code == 422
+    assert [(p["sheet"], p["row"], p["column"], p["code"]) for p in r.context["problems"]] == [
+        (PROCEDURE_SHEET, 3, "责任方", "catalog.bad_step_party")
+    ]
+    html = r.content.decode()
+    assert f"<td>{PROCEDURE_SHEET}</td><td>3</td><td>责任方</td>" in html
+    assert not ListVersion.objects.filter(status=VersionStatus.DRAFT).exists()
+
+
+def test_the_diff_and_the_change_request_show_the_procedure(lists, world, client):
+    from xianghu.catalog import services
+    from xianghu.catalog.models import ChangeKind
+    from xianghu.regions.selectors import actor_for_user
+
+    change = services.change_request_file(
+        actor=actor_for_user(user=world.users["handler"]),
+        organisation=world.orgs["dept"],
+        version=lists.version,
+        kind=ChangeKind.MODIFY,
+        item_code="D1-01",
+        proposal={
+            "steps": [
+                {"name": "乡镇发现上报", "party": "township", "handoff": "呼叫县级平台"},
+                {"name": "部门依法处置", "party": "primary", "time_limit": "3wd"},
+            ]
+        },
+        reason="细化流程",
+    )
+    world.login(client, "bianban")
+    html = client.get(f"/catalog/change-requests/{change.pk}/").content.decode()
+    assert 'data-field="steps"' in html
+    assert "2. 主体责任部门依法处置办结" in html  # the current procedure …
+    assert "1. 乡镇发现上报" in html  # … and the proposed one
+    assert "呼叫县级平台" in html
+    r = client.post(
+        f"/catalog/change-requests/{change.pk}/", {"decision": "approve", "opinion": "同意"}
+    )
+    assert r.status_code == 302
+    change.refresh_from_db()
+    html = client.get(
+        "/catalog/diff/", {"old": lists.version.pk, "new": change.result_version_id}
+    ).content.decode()
+    assert 'data-field="steps"' in html
+    assert "2. 部门依法处置" in html
+
+
+def test_a_department_files_change_requests_from_an_edited_file(lists, world, client):
+    from tests.catalog.test_procedures import edited_export
+    from xianghu.catalog.models import ChangeRequest
+
+    world.login(client, "handler")
+    html = client.get("/catalog/my-requests/").content.decode()
+    assert 'href="/catalog/change-requests/import/"' in html
+    page = client.get("/catalog/change-requests/import/")
+    assert page.status_code == 200
+    assert f'href="/catalog/versions/{lists.version.pk}/export.xlsx"' in page.content.decode()
+    r = client.post(
+        "/catalog/change-requests/import/",
+        {"file": SimpleUploadedFile("list.xlsx", edited_export(lists)), "reason": "按新规调整"},
+    )
+    assert r.status_code == 302
+    assert r["Location"] == "/catalog/my-requests/"
+    filed = ChangeRequest.objects.filter(filed_by_org=world.orgs["dept"])
+    assert sorted(filed.values_list("item_code", "kind")) == [
+        ("D1-01", "modify"),
+        ("QH-01", "modify"),
+        ("QH-07", "add"),
+    ]
+    # An unchanged export asks for nothing, says so and files nothing.
+    r = client.post(
+        "/catalog/change-requests/import/",
+        {"file": SimpleUploadedFile("l.xlsx", export(client, lists.version)), "reason": "无"},
+    )
+    assert r.status_code == 200
+    assert r.context["form"].non_field_errors()
+    assert filed.count() == 3
+    # A broken file: every problem listed, nothing filed.
+    broken = "序号,领域\n1,安全\n".encode()
+    r = client.post(
+        "/catalog/change-requests/import/",
+        {"file": SimpleUploadedFile("b.csv", broken), "reason": "调整"},
+    )
+    assert r.status_code == 422
+    assert 'data-testid="import-problems"' in r.content.decode()
+    assert filed.count() == 3
+
+
+def test_only_departments_and_townships_file_changes_from_a_file(lists, world, client):
+    world.login(client, "bianban")
+    assert client.get("/catalog/change-requests/import/").status_code == 403
+    world.login(client, "reporter")
+    assert client.get("/catalog/change-requests/import/").status_code == 200
+    client.logout()
+    assert client.get("/catalog/change-requests/import/").status_code == 302

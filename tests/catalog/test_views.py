@@ -508,6 +508,9 @@ def test_admission_filed_and_approved_through_the_pages(client, world, lists):
     admission = Admission.objects.get()
     assert set(admission.townships.all()) == {world.orgs["t1"], world.orgs["t2"]}
     assert guard.admission_for(department=world.orgs["dept"], township=world.orgs["t1"]) is None
+    # Pending, it hands the townships nothing: they do not see it.
+    world.login(client, "reporter")
+    assert client.get(f"/catalog/admissions/{admission.pk}/").status_code == 404
 
     world.login(client, "bianban")
     html = html_of(client.get("/catalog/review/"))
@@ -643,6 +646,78 @@ def test_my_duties_for_a_department_and_a_township(client, world, lists):
     r = client.get("/catalog/duties/")
     assert [i.item.code for i in r.context["primary"]] == ["D2-09"]
     assert "D1-01" in [i.item.code for i in r.context["cooperating"]]
+
+
+def admission(world, title, *, townships=("t1",), days=(0, 30), decide=True):
+    today = timezone.localdate()
+    filed = services.admission_file(
+        actor=as_(world, "handler"),
+        department=world.orgs["dept"],
+        title=title,
+        content=f"{title}的内容",
+        basis="县防指通知",
+        resources="经费随事转移",
+        townships=[world.orgs[t] for t in townships],
+        starts_on=today + timedelta(days=days[0]),
+        ends_on=today + timedelta(days=days[1]),
+    )
+    if decide is not None:
+        services.admission_decide(
+            actor=as_(world, "bianban"), admission=filed, approve=decide, opinion="意见"
+        )
+    return filed
+
+
+def test_my_duties_lists_a_townships_admitted_tasks_for_their_period(client, world, lists):
+    current = admission(world, "汛期隐患排查", townships=("t1", "t2"))
+    admission(world, "待审任务", decide=None)
+    admission(world, "被驳回任务", decide=False)
+    admission(world, "已过期任务", days=(-30, -1))
+    admission(world, "未开始任务", days=(1, 30))
+    only_t2 = admission(world, "柳林镇任务", townships=("t2",))
+    today = timezone.localdate()
+
+    world.login(client, "reporter")
+    r = client.get("/catalog/duties/")
+    assert r.context["admitted"] == [current]
+    html = html_of(r)
+    assert 'data-testid="duties-admitted"' in html
+    assert html.count('data-testid="admitted-row"') == 1
+    assert "汛期隐患排查" in html
+    assert "经费随事转移" in html
+    period = f"{today.isoformat()} – {(today + timedelta(days=30)).isoformat()}"
+    assert period in html
+    assert f'href="/catalog/admissions/{current.pk}/"' in html
+    assert client.get(f"/catalog/admissions/{current.pk}/").status_code == 200
+    # The list's own duties are still there.
+    assert [i.item.code for i in r.context["primary"]] == ["D2-09"]
+    # A village works under its township's admitted tasks.
+    world.login(client, "village_reporter")
+    r = client.get("/catalog/duties/")
+    assert r.context["admitted"] == [current]
+    assert client.get(f"/catalog/admissions/{current.pk}/").status_code == 200
+    assert client.get(f"/catalog/admissions/{only_t2.pk}/").status_code == 404
+    world.login(client, "reporter_t2")
+    assert client.get("/catalog/duties/").context["admitted"] == [current, only_t2]
+    # A department's page has no such section: the tasks are the townships'.
+    world.login(client, "handler")
+    assert 'data-testid="duties-admitted"' not in html_of(client.get("/catalog/duties/"))
+
+
+def test_a_township_sees_only_approved_admissions(client, world, lists):
+    approved = admission(world, "已批准")
+    pending = admission(world, "待审", decide=None)
+    rejected = admission(world, "被驳回", decide=False)
+    reporter = as_(world, "reporter")
+    from xianghu.core import access
+
+    visible = access.visible(reporter, Admission.objects.all())
+    assert list(visible) == [approved]
+    for hidden in (pending, rejected):
+        assert not access.can(reporter, "view", hidden)
+    # The department that filed them sees all three; another township none.
+    assert access.visible(as_(world, "handler"), Admission.objects.all()).count() == 3
+    assert not access.visible(as_(world, "reporter_b"), Admission.objects.all()).exists()
 
 
 def test_my_duties_needs_a_login(client, lists):

@@ -12,9 +12,17 @@ from xianghu.core.access import register
 from xianghu.core.actor import Actor
 from xianghu.core.policies import ALL, NOTHING, QueryPolicy
 from xianghu.regions.access import is_system_admin
-from xianghu.regions.roles import Role
+from xianghu.regions.roles import OrgKind, Role
 
-from .models import Admission, Catalogue, ChangeRequest, Item, ListVersion, VersionStatus
+from .models import (
+    Admission,
+    Catalogue,
+    ChangeRequest,
+    DecisionStatus,
+    Item,
+    ListVersion,
+    VersionStatus,
+)
 
 PUBLIC_STATUSES = (VersionStatus.PUBLISHED, VersionStatus.SUPERSEDED)
 
@@ -99,8 +107,21 @@ class AdmissionPolicy(QueryPolicy):
             q = _own_or_reviewer(actor, "department_id")
             own = actor.organisation_ids()
             if q is not ALL and own:
-                # Target townships see the admissions that reach them.
-                q |= Q(townships__in=own)
+                # Target townships see the admissions that reach them: approved ones
+                # only (a pending or rejected request hands them nothing).
+                q |= Q(townships__in=own, status=DecisionStatus.APPROVED)
+                # A village committee works under its township's admitted tasks.
+                villages = {
+                    g.township_id
+                    for g in actor.grants
+                    if g.organisation_kind == OrgKind.VILLAGE and g.township_id is not None
+                }
+                if villages:
+                    q |= Q(
+                        townships__kind=OrgKind.TOWNSHIP,
+                        townships__township_id__in=villages,
+                        status=DecisionStatus.APPROVED,
+                    )
             return q
         if action == "decide":
             return (

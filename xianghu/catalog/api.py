@@ -40,6 +40,7 @@ from .models import (
 from .schemas import (
     AdmissionIn,
     AdmissionOut,
+    AdmittedTaskOut,
     CatalogueOut,
     ChangeRequestIn,
     ChangeRequestOut,
@@ -291,13 +292,29 @@ def duties(request: HttpRequest, filters: Query[DutiesFilter]) -> DutiesOut:
     """The organisation's duties (我的职责): the items of the list in force (at `at`, default now) where the
     organisation bears the primary duty and where it cooperates. A stationed agency
     has its department's duties; a township is primary on township items and
-    cooperates on the others. 404 unless the caller may see the organisation."""
+    cooperates on the others and also lists its admitted out-of-list tasks (approved
+    admissions naming it, in their period on that date). 404 unless the caller may see
+    the organisation."""
     organisation = region_selectors.organisation_get(actor=_actor(request), pk=filters.organisation)
     found = selectors.duties_of(organisation=organisation, at=_aware(filters.at))
     return DutiesOut(
         organisation_id=organisation.pk,
         primary=_item_refs(found.primary),
         cooperating=_item_refs(found.cooperating),
+        admitted=[
+            AdmittedTaskOut(
+                admission_id=a.pk,
+                title=a.title,
+                content=a.content,
+                basis=a.basis,
+                resources=a.resources,
+                department_id=a.department_id,
+                department_name=a.department.name,
+                starts_on=a.starts_on,
+                ends_on=a.ends_on,
+            )
+            for a in found.admitted
+        ],
     )
 
 

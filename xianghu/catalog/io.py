@@ -8,14 +8,17 @@ Two shapes come in:
 * the official Excel table (.xlsx, first sheet) as counties publish it: Chinese headers
   (`序号, 领域, 事项名称, 主体责任单位, …`), optionally preceded by a title row and
   followed by the extra columns (`事项编码, 领域编码, 主体层级, …`) that make an export
-  re-importable without loss.
+  re-importable without loss, and optionally a second sheet “办理流程” with the items'
+  procedures (one row per step: 事项编码, 序号, 环节, 责任方, 时限, 分界点/衔接点).
 
 Reading is two steps so that every problem of a file is reported at once, never only
 the first one: `read_csv` / `read_xlsx` turn the file into `RawRow`s (canonical field
 name → cell text, with the sheet row number) and refuse the file only for sheet-level
 problems (not a list, missing headers, unreadable); `validate_rows` then checks every
 cell of every row and raises one `ImportFailed` listing all problems, or returns
-`ItemSpec`s. Nothing here writes to the database: the caller saves the specs (in a
+`ItemSpec`s. An item the file gives no procedure for gets `default_steps`, marked
+`default_procedure` so that the import service can carry the item's steps over from
+the version in force instead. Nothing here writes to the database: the caller saves the specs (in a
 version service) only when the whole file is valid, so a bad file changes nothing.
 """
 
@@ -42,7 +45,7 @@ from xianghu.regions.models import Region
 from xianghu.regions.roles import RegionLevel
 
 from .limits import parse_limit
-from .models import Item, ItemParty, PartyRole, PrimaryLevel, StepParty
+from .models import Item, ItemParty, PartyRole, PrimaryLevel, ProcedureStep, StepParty
 from .selectors import DepartmentResolver
 from .specs import TOWNSHIP_PARTY, TOWNSHIP_PARTY_ALIASES, ItemSpec, PartySpec, StepSpec
 
@@ -51,14 +54,19 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CSV_HEADERS",
+    "PROCEDURE_SHEET",
+    "STEP_HEADERS",
     "XLSX_HEADERS",
     "ImportFailed",
     "Problem",
     "RawRow",
+    "check_upload",
     "default_steps",
     "export_version_xlsx",
+    "max_upload_bytes",
     "read_csv",
     "read_upload",
+    "read_workbook",
     "read_xlsx",
     "validate_rows",
 ]
@@ -79,6 +87,9 @@ MAX_INFLATION = 20
 _EXCEL_MAX_ROW = 1_048_576
 # Problems listed in one `ImportFailed`; the summary still counts all of them.
 MAX_PROBLEMS_LISTED = 500
+# Steps of one item's procedure, and the highest step number a sheet may use.
+MAX_STEPS = 50
+MAX_STEP_NUMBER = 999
 
 # --- the two shapes ---------------------------------------------------------------------
 
@@ -170,6 +181,73 @@ _XLSX_FIELDS = {
 }
 _XLSX_WIDTHS = (6, 14, 28, 20, 40, 20, 40, 20, 30, 10, 10, 10, 9, 9, 7, 20, 28, 6)
 
+# The procedure sheet (办理流程): one row per step, the item named by its code. Like the
+# list's headers these are the file format, written and read in Chinese. 事项名称 is
+# there for the reader of the sheet and is not read back.
+PROCEDURE_SHEET = "办理流程"
+STEP_HEADERS: tuple[str, ...] = (
+    "事项编码",
+    "事项名称",
+    "序号",
+    "环节",
+    "责任方",
+    "时限",
+    "分界点/衔接点",
+)
+_STEP_REQUIRED = ("事项编码", "序号", "环节", "责任方")
+_STEP_ALIASES = {
+    "事项代码": "事项编码",
+    "编码": "事项编码",
+    "步骤序号": "序号",
+    "环节序号": "序号",
+    "步骤": "环节",
+    "环节名称": "环节",
+    "办理环节": "环节",
+    "责任主体": "责任方",
+    "责任单位": "责任方",
+    "办理时限": "时限",
+    "分界点": "分界点/衔接点",
+    "衔接点": "分界点/衔接点",
+    "分界点、衔接点": "分界点/衔接点",
+    "分界点(衔接点)": "分界点/衔接点",
+    "交接点": "分界点/衔接点",
+}
+_STEP_FIELDS = {
+    "事项编码": "code",
+    "序号": "order",
+    "环节": "name",
+    "责任方": "party",
+    "时限": "time_limit",
+    "分界点/衔接点": "handoff",
+}
+_STEP_WIDTHS = (12, 28, 6, 28, 14, 12, 36)
+# How the sheet names a step's responsible party (StepParty), and other spellings.
+_STEP_PARTY_LABELS = {
+    StepParty.TOWNSHIP.value: "乡镇",
+    StepParty.PLATFORM.value: "县级平台",
+    StepParty.PRIMARY.value: "主体责任单位",
+    StepParty.ASSISTING.value: "协办单位",
+}
+_STEP_PARTY_ALIASES = {
+    **{v: k for k, v in _STEP_PARTY_LABELS.items()},
+    **{k: k for k in _STEP_PARTY_LABELS},
+    **dict.fromkeys(TOWNSHIP_PARTY_ALIASES, StepParty.TOWNSHIP.value),
+    "乡镇(街道)": StepParty.TOWNSHIP.value,
+    "乡镇街道": StepParty.TOWNSHIP.value,
+    "平台": StepParty.PLATFORM.value,
+    "县级平台": StepParty.PLATFORM.value,
+    "指挥中心": StepParty.PLATFORM.value,
+    "平台中心": StepParty.PLATFORM.value,
+    "主体责任部门": StepParty.PRIMARY.value,
+    "主体责任": StepParty.PRIMARY.value,
+    "主责单位": StepParty.PRIMARY.value,
+    "主责部门": StepParty.PRIMARY.value,
+    "协办部门": StepParty.ASSISTING.value,
+    "配合单位": StepParty.ASSISTING.value,
+    "配合部门": StepParty.ASSISTING.value,
+    "配合责任单位": StepParty.ASSISTING.value,
+}
+
 _LEVELS = {
     "county": PrimaryLevel.COUNTY.value,
     "县级": PrimaryLevel.COUNTY.value,
@@ -209,15 +287,23 @@ _TOWNSHIP_KEYS = frozenset(
 
 @dataclass(frozen=True, slots=True)
 class Problem:
-    """One thing wrong with an uploaded list: where (sheet row, column header) and why."""
+    """One thing wrong with an uploaded list: where (sheet, row, column header) and why.
+    `sheet` is the workbook sheet's name; None for a CSV file."""
 
     message: str
     code: str
     row: int | None = None
     column: str | None = None
+    sheet: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        return {"row": self.row, "column": self.column, "message": self.message, "code": self.code}
+        return {
+            "sheet": self.sheet,
+            "row": self.row,
+            "column": self.column,
+            "message": self.message,
+            "code": self.code,
+        }
 
 
 class ImportFailed(InvalidInput):
@@ -247,9 +333,14 @@ class ImportFailed(InvalidInput):
 
 
 def _fail(
-    message: str, code: str, *, row: int | None = None, column: str | None = None
+    message: str,
+    code: str,
+    *,
+    row: int | None = None,
+    column: str | None = None,
+    sheet: str | None = None,
 ) -> ImportFailed:
-    return ImportFailed([Problem(message, code, row, column)])
+    return ImportFailed([Problem(message, code, row, column, sheet)])
 
 
 # --- raw rows ---------------------------------------------------------------------------
@@ -267,12 +358,17 @@ class RawRow:
     row: int
     values: Mapping[str, str]
     columns: Mapping[str, str] = field(default_factory=dict)
+    sheet: str | None = None  # the workbook sheet's name; None for a CSV file
 
     def get(self, name: str) -> str:
         return self.values.get(name, "")
 
     def column(self, name: str) -> str:
         return self.columns.get(name, name)
+
+    def problem(self, name: str, message: str, code: str) -> Problem:
+        """A problem of this row's cell `name`."""
+        return Problem(message, code, self.row, self.column(name), self.sheet)
 
 
 def _cell_text(value: Any) -> str:
@@ -297,12 +393,16 @@ _CSV_KEYS = {_header_key(h): h for h in CSV_HEADERS}
 _XLSX_KEYS = {_header_key(h): h for h in XLSX_HEADERS} | {
     _header_key(a): h for a, h in _XLSX_ALIASES.items()
 }
+_STEP_KEYS = {_header_key(h): h for h in STEP_HEADERS} | {
+    _header_key(a): h for a, h in _STEP_ALIASES.items()
+}
+_STEP_PARTY_KEYS = {_header_key(a): p for a, p in _STEP_PARTY_ALIASES.items()}
 
 
-def _read_grid(grid: Iterable[tuple[int, list[str]]]) -> list[RawRow]:
+def _read_grid(grid: Iterable[tuple[int, list[str]]], *, sheet: str | None = None) -> list[RawRow]:
     """Find the header row among the first rows, check the headers and turn the data
     rows below it into RawRows. Works for both shapes whatever the file type, so an
-    official table saved as CSV reads too."""
+    official table saved as CSV reads too. `sheet` names the sheet in problems."""
     head: list[tuple[int, list[str]]] = []
     iterator = iter(grid)
     for number, cells in iterator:
@@ -325,6 +425,7 @@ def _read_grid(grid: Iterable[tuple[int, list[str]]]) -> list[RawRow]:
             )
             % {"rows": HEADER_SEARCH_ROWS},
             "catalog.not_a_list",
+            sheet=sheet,
         )
     _matches, shape, header_row, header_cells = best
     vocabulary = _CSV_KEYS if shape == "csv" else _XLSX_KEYS
@@ -348,6 +449,7 @@ def _read_grid(grid: Iterable[tuple[int, list[str]]]) -> list[RawRow]:
                     "catalog.missing_header",
                     header_row,
                     h,
+                    sheet,
                 )
                 for h in missing
             ]
@@ -363,6 +465,7 @@ def _read_grid(grid: Iterable[tuple[int, list[str]]]) -> list[RawRow]:
                     % {"max": MAX_ROWS},
                     "catalog.too_many_rows",
                     row=number,
+                    sheet=sheet,
                 )
             yield (
                 number,
@@ -372,10 +475,10 @@ def _read_grid(grid: Iterable[tuple[int, list[str]]]) -> list[RawRow]:
     if shape == "csv":
         columns = {f: labels[h] for h, f in CSV_HEADERS.items() if h in labels}
         return [
-            RawRow(number, {CSV_HEADERS[h]: v for h, v in cells.items()}, columns)
+            RawRow(number, {CSV_HEADERS[h]: v for h, v in cells.items()}, columns, sheet)
             for number, cells in data_rows()
         ]
-    return _official_rows(data_rows(), labels=labels)
+    return _official_rows(data_rows(), labels=labels, sheet=sheet)
 
 
 def _split_names(text: str) -> list[str]:
@@ -393,7 +496,7 @@ def _is_township(name: str) -> bool:
 
 
 def _official_rows(
-    rows: Iterable[tuple[int, dict[str, str]]], *, labels: dict[str, str]
+    rows: Iterable[tuple[int, dict[str, str]]], *, labels: dict[str, str], sheet: str | None
 ) -> list[RawRow]:
     """Map the official table onto canonical fields, deriving what its extra columns
     would say when they are absent (so a county's own table imports as it is)."""
@@ -456,7 +559,7 @@ def _official_rows(
             used.add(derived[name])
         values["domain_code"] = explicit.get(name) or derived[name]
         columns["domain_code"] = columns["domain_name"]
-    return [RawRow(number, values, columns) for number, values, columns in out]
+    return [RawRow(number, values, columns, sheet) for number, values, columns in out]
 
 
 def read_csv(*, data: bytes) -> list[RawRow]:
@@ -505,17 +608,23 @@ def _check_zip(data: bytes) -> None:
         raise _fail(not_xlsx, "catalog.bad_file_type") from None
     if not any(i.filename == "xl/workbook.xml" for i in infos):
         raise _fail(not_xlsx, "catalog.bad_file_type")
-    if sum(i.file_size for i in infos) > _max_upload_bytes() * MAX_INFLATION:
+    if sum(i.file_size for i in infos) > max_upload_bytes() * MAX_INFLATION:
         raise _fail(
             _("The workbook is too large once unpacked; remove images or other sheets."),
             "catalog.file_too_large",
         )
 
 
-def read_xlsx(*, data: bytes) -> list[RawRow]:
-    """Read the first sheet of an .xlsx workbook into RawRows.
+def _sheet_key(title: str) -> str:
+    return _HEADER_NOISE.sub("", unicodedata.normalize("NFKC", title or ""))
 
-    Cached values are read, not formulas. Sheet-level problems raise `ImportFailed`.
+
+def read_workbook(*, data: bytes) -> tuple[list[RawRow], list[RawRow] | None]:
+    """Read an .xlsx workbook: the list (its first sheet other than the procedure
+    sheet) and the procedure sheet “办理流程” (None when the workbook has none).
+
+    Cached values are read, not formulas. Sheet-level problems of either sheet raise
+    `ImportFailed`; cell problems are left to `validate_rows`.
     """
     import openpyxl  # heavy; only the import page needs it
 
@@ -528,11 +637,14 @@ def read_xlsx(*, data: bytes) -> list[RawRow]:
     except Exception:  # a parser fed arbitrary bytes can fail in many ways
         raise _fail(unreadable, "catalog.unreadable_file") from None
     try:
-        if not workbook.worksheets:
+        worksheets = list(workbook.worksheets)
+        procedure_key = _sheet_key(PROCEDURE_SHEET)
+        procedures = [s for s in worksheets if _sheet_key(s.title) == procedure_key]
+        lists = [s for s in worksheets if _sheet_key(s.title) != procedure_key]
+        if not lists:
             raise _fail(unreadable, "catalog.not_a_list")
-        sheet = workbook.worksheets[0]
 
-        def grid() -> Iterator[tuple[int, list[str]]]:
+        def grid(sheet: Any) -> Iterator[tuple[int, list[str]]]:
             try:
                 rows = sheet.iter_rows(
                     min_row=1, max_row=_EXCEL_MAX_ROW, max_col=MAX_COLUMNS, values_only=True
@@ -542,15 +654,118 @@ def read_xlsx(*, data: bytes) -> list[RawRow]:
             except ImportFailed:
                 raise
             except Exception:  # malformed sheet XML
-                raise _fail(unreadable, "catalog.unreadable_file") from None
+                raise _fail(unreadable, "catalog.unreadable_file", sheet=sheet.title) from None
 
-        return _read_grid(grid())
+        items = _read_grid(grid(lists[0]), sheet=str(lists[0].title))
+        steps = (
+            _read_step_grid(grid(procedures[0]), sheet=str(procedures[0].title))
+            if procedures
+            else None
+        )
+        return items, steps
     finally:
         workbook.close()
 
 
-def _max_upload_bytes() -> int:
+def read_xlsx(*, data: bytes) -> list[RawRow]:
+    """The list rows of an .xlsx workbook (`read_workbook` without the procedure)."""
+    return read_workbook(data=data)[0]
+
+
+def _read_step_grid(grid: Iterable[tuple[int, list[str]]], *, sheet: str) -> list[RawRow]:
+    """The procedure sheet's rows: find its header row among the first rows, check the
+    headers, and give one RawRow per step (fields code, order, name, party,
+    time_limit, handoff)."""
+    head: list[tuple[int, list[str]]] = []
+    iterator = iter(grid)
+    for number, cells in iterator:
+        head.append((number, cells))
+        if len(head) >= HEADER_SEARCH_ROWS:
+            break
+    best: tuple[int, int, list[str]] | None = None  # (matches, row, cells)
+    for number, cells in head:
+        matches = len({_STEP_KEYS[k] for k in map(_header_key, cells) if k in _STEP_KEYS})
+        if matches >= 3 and (best is None or matches > best[0]):
+            best = (matches, number, cells)
+    if best is None:
+        # An empty procedure sheet says nothing: the items keep their procedures.
+        if not any(any(cells) for _number, cells in head):
+            return []
+        raise _fail(
+            _(
+                "The sheet “%(sheet)s” holds no procedure: none of its first %(rows)s rows "
+                "holds the column headers (事项编码, 序号, 环节, 责任方, 时限, 分界点/衔接点)."
+            )
+            % {"sheet": sheet, "rows": HEADER_SEARCH_ROWS},
+            "catalog.not_a_procedure",
+            sheet=sheet,
+        )
+    _matches, header_row, header_cells = best
+    positions: dict[str, int] = {}
+    labels: dict[str, str] = {}
+    for index, cell in enumerate(header_cells):
+        name = _STEP_KEYS.get(_header_key(cell))
+        if name is not None and name not in positions:
+            positions[name] = index
+            labels[name] = cell.strip()
+    missing = [h for h in _STEP_REQUIRED if h not in positions]
+    if missing:
+        raise ImportFailed(
+            [
+                Problem(
+                    _("The column “%(column)s” is missing from the header row.") % {"column": h},
+                    "catalog.missing_header",
+                    header_row,
+                    h,
+                    sheet,
+                )
+                for h in missing
+            ]
+        )
+    columns = {f: labels.get(h, h) for h, f in _STEP_FIELDS.items()}
+    out: list[RawRow] = []
+    for number, cells in [*head, *iterator]:
+        if number <= header_row or not any(cells):
+            continue
+        if len(out) >= MAX_ROWS * 10:
+            raise _fail(
+                _("The procedure has more than %(max)s steps; check the file.")
+                % {"max": MAX_ROWS * 10},
+                "catalog.too_many_rows",
+                row=number,
+                sheet=sheet,
+            )
+        values = {
+            f: cells[positions[h]] if h in positions and positions[h] < len(cells) else ""
+            for h, f in _STEP_FIELDS.items()
+        }
+        out.append(RawRow(number, values, columns, sheet))
+    return out
+
+
+def max_upload_bytes() -> int:
+    """The largest list file an import accepts (XH_CATALOG_MAX_UPLOAD_BYTES)."""
     return int(getattr(settings, "XH_CATALOG_MAX_UPLOAD_BYTES", DEFAULT_MAX_UPLOAD_BYTES))
+
+
+def check_upload(*, filename: str, size: int) -> str:
+    """Refuse a file over the size limit or of another type than .xlsx/.csv, from its
+    name and size alone (before anything is read); return its type ("xlsx"/"csv")."""
+    limit = max_upload_bytes()
+    if size > limit:
+        raise _fail(
+            _("The file is larger than %(size)s; split the list or remove images.")
+            % {"size": _human_size(limit)},
+            "catalog.file_too_large",
+        )
+    suffix = filename.rsplit(".", 1)[-1].lower() if "." in filename else ""
+    if suffix not in ("xlsx", "csv"):
+        raise _fail(
+            _("Only .xlsx workbooks and UTF-8 .csv files can be imported (got “%(name)s”).")
+            % {"name": filename[-80:]},
+            "catalog.bad_file_type",
+        )
+    return suffix
 
 
 def read_upload(*, filename: str, data: bytes, county: Region | None = None) -> list[ItemSpec]:
@@ -560,25 +775,11 @@ def read_upload(*, filename: str, data: bytes, county: Region | None = None) -> 
     costs nothing. Raises `ImportFailed` (an `InvalidInput`) and nothing else for any
     content of the file.
     """
-    limit = _max_upload_bytes()
-    if len(data) > limit:
-        raise _fail(
-            _("The file is larger than %(size)s; split the list or remove images.")
-            % {"size": _human_size(limit)},
-            "catalog.file_too_large",
-        )
-    suffix = filename.rsplit(".", 1)[-1].lower() if "." in filename else ""
-    if suffix == "xlsx":
-        rows = read_xlsx(data=data)
-    elif suffix == "csv":
-        rows = read_csv(data=data)
+    if check_upload(filename=filename, size=len(data)) == "xlsx":
+        rows, steps = read_workbook(data=data)
     else:
-        raise _fail(
-            _("Only .xlsx workbooks and UTF-8 .csv files can be imported (got “%(name)s”).")
-            % {"name": filename[-80:]},
-            "catalog.bad_file_type",
-        )
-    return validate_rows(rows=rows, county=county)
+        rows, steps = read_csv(data=data), None
+    return validate_rows(rows=rows, steps=steps, county=county)
 
 
 def _human_size(size: int) -> str:
@@ -606,12 +807,24 @@ _LENGTHS = {
     "domain_name": 64,
 }
 _PARTY_NAME_LENGTH = _max_length(ItemParty, "name")
+_STEP_NAME_LENGTH = _max_length(ProcedureStep, "name")
+_HANDOFF_LENGTH = _max_length(ProcedureStep, "handoff")
 
 
-def validate_rows(*, rows: Sequence[RawRow], county: Region | None = None) -> list[ItemSpec]:
+def validate_rows(
+    *,
+    rows: Sequence[RawRow],
+    county: Region | None = None,
+    steps: Sequence[RawRow] | None = None,
+) -> list[ItemSpec]:
     """Check every cell of every row and return the items, or raise one `ImportFailed`
     listing all problems (so the file can be fixed in one pass, and nothing half-valid
     is ever saved).
+
+    `steps` are the rows of the procedure sheet (None: the file has none). An item with
+    steps there gets them in the order of their 序号; an item without gets
+    `default_steps` and `default_procedure=True`, so that the import service may carry
+    its steps over from the version in force instead.
 
     With `county` (a county region) departments are resolved to the county's active
     organisations; without it (a province's guidance catalogue) they stay names. The
@@ -634,12 +847,11 @@ def validate_rows(*, rows: Sequence[RawRow], county: Region | None = None) -> li
             first = domains.setdefault(domain_code, (domain_name, raw.row))
             if first[0] != domain_name:
                 found.append(
-                    Problem(
+                    raw.problem(
+                        "domain_name",
                         _("The domain code %(code)s is already used for “%(name)s” (row %(row)s).")
                         % {"code": domain_code, "name": first[0], "row": first[1]},
                         "catalog.domain_conflict",
-                        raw.row,
-                        raw.column("domain_name"),
                     )
                 )
         problems.extend(found)
@@ -650,20 +862,133 @@ def validate_rows(*, rows: Sequence[RawRow], county: Region | None = None) -> li
         if len(same) > 1:
             listed = "、".join(str(r.row) for r in same)
             problems.extend(
-                Problem(
+                raw.problem(
+                    "code",
                     _("The item code %(code)s appears more than once (rows %(rows)s).")
                     % {"code": code, "rows": listed},
                     "catalog.duplicate_code",
-                    raw.row,
-                    raw.column("code"),
                 )
                 for raw in same
             )
     if not rows:
         problems.append(Problem(_("The list has no items."), "catalog.empty_list"))
+    procedures = _validate_steps(steps or (), codes=set(code_rows), problems=problems)
     if problems:
-        raise ImportFailed(sorted(problems, key=lambda p: p.row or 0))
-    return specs
+        list_sheet = rows[0].sheet if rows else None
+        raise ImportFailed(
+            sorted(problems, key=lambda p: (p.sheet not in (None, list_sheet), p.row or 0))
+        )
+    return [
+        dataclasses.replace(spec, steps=procedures[spec.code], default_procedure=False)
+        if spec.code in procedures
+        else spec
+        for spec in specs
+    ]
+
+
+def _validate_step_row(
+    raw: RawRow, *, codes: set[str]
+) -> tuple[int, StepSpec | None, list[Problem]]:
+    """One row of the procedure sheet: its step number (0 when unreadable), its step
+    when it has no problem, and its problems."""
+    found: list[Problem] = []
+
+    def add(name: str, message: str, code: str) -> None:
+        found.append(raw.problem(name, message, code))
+
+    required = _("This cell must not be empty.")
+    code = raw.get("code")
+    if not code:
+        add("code", required, "catalog.required")
+    elif code not in codes:
+        add(
+            "code",
+            _("The item code %(code)s is not on the list sheet.") % {"code": code},
+            "catalog.step_unknown_item",
+        )
+    order_text = raw.get("order")
+    order = int(order_text) if re.fullmatch(r"[0-9]{1,4}", order_text) else 0
+    if not order_text:
+        add("order", required, "catalog.required")
+    elif not 1 <= order <= MAX_STEP_NUMBER:
+        order = 0
+        add(
+            "order",
+            _("“%(value)s” is not a step number: write a whole number from 1 to %(max)s.")
+            % {"value": order_text, "max": MAX_STEP_NUMBER},
+            "catalog.bad_step_order",
+        )
+    name = raw.get("name")
+    if not name:
+        add("name", required, "catalog.required")
+    elif len(name) > _STEP_NAME_LENGTH:
+        add("name", _too_long(_STEP_NAME_LENGTH, len(name)), "catalog.too_long")
+    party_text = raw.get("party")
+    party = _STEP_PARTY_KEYS.get(_header_key(party_text), "")
+    if not party_text:
+        add("party", required, "catalog.required")
+    elif not party:
+        add(
+            "party",
+            _("“%(value)s” is not a responsible party: write %(choices)s.")
+            % {"value": party_text, "choices": "、".join(_STEP_PARTY_LABELS.values())},
+            "catalog.bad_step_party",
+        )
+    limit = ""
+    if raw.get("time_limit"):
+        try:
+            limit = str(parse_limit(raw.get("time_limit")))
+        except InvalidInput as exc:
+            add("time_limit", str(exc.message), "catalog.bad_limit")
+    handoff = raw.get("handoff")
+    if len(handoff) > _HANDOFF_LENGTH:
+        add("handoff", _too_long(_HANDOFF_LENGTH, len(handoff)), "catalog.too_long")
+    return order, (None if found else StepSpec(name, party, limit, handoff)), found
+
+
+def _validate_steps(
+    rows: Sequence[RawRow], *, codes: set[str], problems: list[Problem]
+) -> dict[str, tuple[StepSpec, ...]]:
+    """The procedure sheet's steps by item code, in the order of their 序号; the
+    problems found are appended to `problems`."""
+    by_item: dict[str, list[tuple[int, RawRow, StepSpec | None]]] = {}
+    for raw in rows:
+        order, step, found = _validate_step_row(raw, codes=codes)
+        problems.extend(found)
+        if raw.get("code"):
+            by_item.setdefault(raw.get("code"), []).append((order, raw, step))
+
+    out: dict[str, tuple[StepSpec, ...]] = {}
+    for code, entries in by_item.items():
+        numbers: dict[int, list[RawRow]] = {}
+        for order, row, _step in entries:
+            if order:
+                numbers.setdefault(order, []).append(row)
+        for order, same in numbers.items():
+            if len(same) > 1:
+                listed = "、".join(str(r.row) for r in same)
+                problems.extend(
+                    r.problem(
+                        "order",
+                        _("Step %(order)s of item %(code)s appears more than once (rows %(rows)s).")
+                        % {"order": order, "code": code, "rows": listed},
+                        "catalog.duplicate_step",
+                    )
+                    for r in same
+                )
+        if len(entries) > MAX_STEPS:
+            problems.append(
+                entries[MAX_STEPS][1].problem(
+                    "code",
+                    _("Item %(code)s has more than %(max)s steps.")
+                    % {"code": code, "max": MAX_STEPS},
+                    "catalog.too_many_steps",
+                )
+            )
+        steps = [(order, step) for order, _raw, step in entries if step is not None]
+        if len(steps) == len(entries):
+            out[code] = tuple(step for _order, step in sorted(steps, key=lambda e: e[0]))
+    return out
 
 
 def _validate_row(
@@ -673,7 +998,7 @@ def _validate_row(
     found: list[Problem] = []
 
     def add(name: str, message: str, code: str) -> None:
-        found.append(Problem(message, code, raw.row, raw.column(name)))
+        found.append(raw.problem(name, message, code))
 
     required = _("This cell must not be empty.")
     for name in ("code", "domain_code", "domain_name", "name", "primary_duties"):
@@ -791,7 +1116,7 @@ def _validate_row(
         assisting=assisting,
         row=raw.row,
     )
-    return dataclasses.replace(spec, steps=default_steps(spec=spec)), found
+    return dataclasses.replace(spec, steps=default_steps(spec=spec), default_procedure=True), found
 
 
 def _too_long(maximum: int, length: int) -> str:
@@ -850,7 +1175,8 @@ def _limit_label(value: str) -> str:
 
 def export_version_xlsx(*, version: ListVersion) -> bytes:
     """The version as the official Excel table, with the extra columns that let the
-    file be edited offline and imported again without losing anything."""
+    file be edited offline and imported again without losing anything, and the items'
+    procedures on a second sheet “办理流程”."""
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Font, PatternFill
     from openpyxl.utils import get_column_letter
@@ -859,7 +1185,8 @@ def export_version_xlsx(*, version: ListVersion) -> bytes:
         Item.objects.filter(version=version)
         .select_related("domain")
         .prefetch_related(
-            Prefetch("parties", queryset=ItemParty.objects.order_by("role", "order", "pk"))
+            Prefetch("parties", queryset=ItemParty.objects.order_by("role", "order", "pk")),
+            Prefetch("steps", queryset=ProcedureStep.objects.order_by("order")),
         )
         .order_by("domain__order", "domain__code", "order", "code")
     )
@@ -932,7 +1259,57 @@ def export_version_xlsx(*, version: ListVersion) -> bytes:
     sheet.page_setup.fitToHeight = 0
     sheet.sheet_properties.pageSetUpPr.fitToPage = True
     sheet.print_title_rows = "2:2"
+    _write_procedure_sheet(workbook, items=items, title=title)
 
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()
+
+
+def _write_procedure_sheet(workbook: Any, *, items: Sequence[Item], title: str) -> None:
+    """The sheet “办理流程”: every item's steps, one row each, the item by its code."""
+    from openpyxl.styles import Alignment, Font, PatternFill
+    from openpyxl.utils import get_column_letter
+
+    sheet = workbook.create_sheet(PROCEDURE_SHEET)
+    width = len(STEP_HEADERS)
+    sheet.append([_clean(f"{title} — {PROCEDURE_SHEET}")])
+    sheet.merge_cells(start_row=1, start_column=1, end_row=1, end_column=width)
+    sheet.cell(1, 1).font = Font(bold=True, size=14)
+    sheet.cell(1, 1).alignment = Alignment(horizontal="center", vertical="center")
+    sheet.row_dimensions[1].height = 28
+    sheet.append(list(STEP_HEADERS))
+    header_fill = PatternFill("solid", fgColor="DDEBF7")
+    for column in range(1, width + 1):
+        cell = sheet.cell(2, column)
+        cell.font = Font(bold=True)
+        cell.fill = header_fill
+        cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
+    wrap = Alignment(wrap_text=True, vertical="top")
+    row = 2
+    for item in items:
+        for step in item.steps.all():
+            row += 1
+            values: list[Any] = [
+                item.code,
+                item.name,
+                step.order,
+                step.name,
+                _STEP_PARTY_LABELS.get(step.party, step.party),
+                _limit_label(step.time_limit) if step.time_limit else "",
+                step.handoff,
+            ]
+            for column, value in enumerate(values, 1):
+                cell = sheet.cell(row, column)
+                if isinstance(value, str):
+                    cell.value = _clean(value)
+                    cell.data_type = "s"
+                else:
+                    cell.value = value
+                cell.alignment = wrap
+    for column, column_width in enumerate(_STEP_WIDTHS, 1):
+        sheet.column_dimensions[get_column_letter(column)].width = column_width
+    sheet.freeze_panes = "A3"
+    if row > 2:
+        sheet.auto_filter.ref = f"A2:{get_column_letter(width)}{row}"
+    sheet.print_title_rows = "2:2"

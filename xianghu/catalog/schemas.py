@@ -196,7 +196,13 @@ class ItemRef(Schema):
 
 
 class FieldChangeOut(Schema):
-    field: str
+    field: str = Field(
+        description=(
+            "An item field, `domain`, `primary_parties`, `assisting_parties`, or `steps`: "
+            "the whole procedure, old and new each a list of "
+            "{order, name, party, time_limit, handoff}."
+        )
+    )
     old: Any
     new: Any
 
@@ -218,10 +224,30 @@ class DiffOut(Schema):
 # ---- duties and the guard ---------------------------------------------------------------
 
 
+class AdmittedTaskOut(Schema):
+    """An approved out-of-list task handed to a township (临时交办事项), for its period."""
+
+    admission_id: int
+    title: str
+    content: str
+    basis: str
+    resources: str
+    department_id: int
+    department_name: str
+    starts_on: date
+    ends_on: date
+
+
 class DutiesOut(Schema):
     organisation_id: int
     primary: list[ItemRef] = Field(description="Items where it bears the primary duty.")
     cooperating: list[ItemRef] = Field(description="Items where it cooperates or assists.")
+    admitted: list[AdmittedTaskOut] = Field(
+        description=(
+            "For a township (or a village, by its township): the out-of-list tasks of "
+            "approved admissions naming it whose period covers the date, as temporary tasks."
+        ),
+    )
 
 
 class GuardOut(Schema):
@@ -246,7 +272,10 @@ class ChangeRequestIn(Schema):
             "(code, domain_code, domain_name, name, name_en, primary_level, "
             "primary_departments, assisting_departments, primary_duties, "
             "cooperating_duties, legal_basis, keywords, respond_limit, complete_limit, "
-            "callable)."
+            "callable, steps). `steps` replaces the whole procedure: a list of "
+            "{name, party (township, platform, primary or assisting), time_limit, handoff}; "
+            "without it an added item gets the default procedure and a modified item keeps "
+            "its own, its steps following a changed response or completion limit."
         ),
     )
     reason: str

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from django.db.models import Prefetch, Q, QuerySet
@@ -16,13 +16,16 @@ from xianghu.regions.models import Organisation, Region
 from xianghu.regions.roles import OrgKind
 
 from .models import (
+    Admission,
     Catalogue,
+    DecisionStatus,
     Item,
     ItemOrigin,
     ItemParty,
     ListVersion,
     PartyRole,
     PrimaryLevel,
+    ProcedureStep,
     ScopeLevel,
     VersionStatus,
 )
@@ -104,17 +107,52 @@ def item_get(*, version: ListVersion, code: str) -> Item | None:
 
 @dataclass
 class Duties:
-    """An organisation's duties on a list: where it is primary, where it cooperates."""
+    """An organisation's duties on a list: where it is primary, where it cooperates,
+    and (for a township) the out-of-list tasks admitted for it (临时交办事项)."""
 
     primary: list[Item] = field(default_factory=list)
     cooperating: list[Item] = field(default_factory=list)
+    admitted: list[Admission] = field(default_factory=list)
+
+
+def admitted_tasks(*, organisation: Organisation, on: date | None = None) -> QuerySet[Admission]:
+    """The approved admissions that hand `organisation` (a township, or a village by its
+    township) an out-of-list task on day `on` (default today): temporary tasks, valid
+    for their period. Pending and rejected admissions never reach a township."""
+    on = on or timezone.localdate()
+    if organisation.county_id is None:
+        return Admission.objects.none()
+    if organisation.kind == OrgKind.TOWNSHIP:
+        township = Q(townships=organisation)
+    elif organisation.kind == OrgKind.VILLAGE and organisation.township_id:
+        township = Q(
+            townships__kind=OrgKind.TOWNSHIP, townships__township_id=organisation.township_id
+        )
+    else:
+        return Admission.objects.none()
+    return (
+        Admission.objects.filter(
+            township,
+            catalogue__region_id=organisation.county_id,
+            status=DecisionStatus.APPROVED,
+            starts_on__lte=on,
+            ends_on__gte=on,
+        )
+        .select_related("department")
+        .distinct()
+        .order_by("ends_on", "pk")
+    )
 
 
 def duties_of(*, organisation: Organisation, at: datetime | None = None) -> Duties:
-    """What the list in force gives `organisation` (a department, agency or township)."""
+    """What the list in force gives `organisation` (a department, agency or township),
+    and the admitted out-of-list tasks of a township at the same instant."""
     duties = Duties()
     if organisation.county is None:
         return duties
+    if organisation.kind in (OrgKind.TOWNSHIP, OrgKind.VILLAGE):
+        on = timezone.localdate(at) if at else None
+        duties.admitted = list(admitted_tasks(organisation=organisation, on=on))
     version = county_version_in_force(county=organisation.county, at=at)
     if version is None:
         return duties
@@ -196,10 +234,31 @@ def _parties(item: Item) -> dict[str, str]:
     }
 
 
+def step_dicts(item: Item) -> list[dict[str, Any]]:
+    """An item's procedure as plain values, in order (diffs and the API)."""
+    return [
+        {
+            "order": s.order,
+            "name": s.name,
+            "party": s.party,
+            "time_limit": s.time_limit,
+            "handoff": s.handoff,
+        }
+        for s in sorted(item.steps.all(), key=lambda s: s.order)
+    ]
+
+
+def _procedure(item: Item) -> list[tuple[str, str, str, str]]:
+    """What a procedure says, without its numbering (renumbering is no change)."""
+    return [(s.name, s.party, s.time_limit, s.handoff) for s in item.steps.all()]
+
+
 def version_diff(*, old: ListVersion, new: ListVersion) -> VersionDiff:
-    """Items added, removed and changed (field by field) from `old` to `new`, by code."""
-    old_items = {i.code: i for i in version_items(version=old)}
-    new_items = {i.code: i for i in version_items(version=new)}
+    """Items added, removed and changed (field by field, the procedure as one field
+    `steps`) from `old` to `new`, by code."""
+    steps = Prefetch("steps", queryset=ProcedureStep.objects.order_by("order"))
+    old_items = {i.code: i for i in version_items(version=old).prefetch_related(steps)}
+    new_items = {i.code: i for i in version_items(version=new).prefetch_related(steps)}
     diff = VersionDiff(old=old, new=new)
     diff.added = [i for code, i in new_items.items() if code not in old_items]
     diff.removed = [i for code, i in old_items.items() if code not in new_items]
@@ -216,6 +275,8 @@ def version_diff(*, old: ListVersion, new: ListVersion) -> VersionDiff:
             changes.append(FieldChange("domain", old_item.domain.name, new_item.domain.name))
         old_p, new_p = _parties(old_item), _parties(new_item)
         changes += [FieldChange(k, old_p[k], new_p[k]) for k in old_p if old_p[k] != new_p[k]]
+        if _procedure(old_item) != _procedure(new_item):
+            changes.append(FieldChange("steps", step_dicts(old_item), step_dicts(new_item)))
         if changes:
             diff.modified.append(ItemChange(code=code, name=new_item.name, changes=changes))
     return diff

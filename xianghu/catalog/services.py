@@ -36,9 +36,10 @@ from .models import (
     PrimaryLevel,
     ProcedureStep,
     RemovedItem,
+    StepParty,
     VersionStatus,
 )
-from .specs import PROPOSAL_FIELDS, ItemSpec, PartySpec, StepSpec
+from .specs import PROPOSAL_FIELDS, STEP_FIELDS, ItemSpec, PartySpec, StepSpec
 
 
 def catalogue_get_or_create(
@@ -118,6 +119,69 @@ def _save_item(
     return item
 
 
+def steps_of(item: Item) -> tuple[StepSpec, ...]:
+    """An item's procedure as specs, in order."""
+    return tuple(
+        StepSpec(s.name, s.party, s.time_limit, s.handoff)
+        for s in sorted(item.steps.all(), key=lambda s: s.order)
+    )
+
+
+# Which of an item's limits bind a step, by the step's party: for a county item the
+# departments' steps answer to the response and completion limits; for a township item
+# the township (its primary party) completes and the assisting departments respond. The
+# platform's and the township's own steps on a county item (dispatch, evaluation) have
+# limits of their own.
+_BOUND_LIMITS: dict[str, dict[str, tuple[str, ...]]] = {
+    PrimaryLevel.COUNTY.value: {
+        StepParty.PRIMARY.value: ("respond", "complete"),
+        StepParty.ASSISTING.value: ("respond", "complete"),
+    },
+    PrimaryLevel.TOWNSHIP.value: {
+        StepParty.TOWNSHIP.value: ("complete",),
+        StepParty.PRIMARY.value: ("complete",),
+        StepParty.ASSISTING.value: ("respond",),
+    },
+}
+
+
+def steps_following_limits(
+    steps: Sequence[StepSpec],
+    *,
+    level: str,
+    old: tuple[str, str],
+    new: tuple[str, str],
+    previous: Sequence[StepSpec] | None = None,
+) -> tuple[StepSpec, ...]:
+    """The steps after an item's (response, completion) limits changed from `old` to
+    `new`: a step whose time limit was the old limit it answers to (by its party, see
+    `_BOUND_LIMITS`, for an item of primary level `level`) takes the new limit, so that
+    the procedure never contradicts its item. With `previous` (the item's steps in the
+    version in force) only steps found there unchanged follow: a step edited together
+    with the limits keeps what it was given.
+
+    When the old limits were equal, a department's first step with that limit is taken
+    for the response and its later ones for the completion.
+    """
+    limits = {"respond": (old[0], new[0]), "complete": (old[1], new[1])}
+    if all(o == n for o, n in limits.values()):
+        return tuple(steps)
+    unchanged = set(previous) if previous is not None else None
+    bound = _BOUND_LIMITS.get(level, {})
+    responded = False
+    out = []
+    for step in steps:
+        kinds = [k for k in bound.get(step.party, ()) if limits[k][0] == step.time_limit]
+        if step.time_limit and kinds and (unchanged is None or step in unchanged):
+            kind = kinds[0]
+            if len(kinds) > 1:
+                kind = "complete" if responded else "respond"
+                responded = True
+            step = replace(step, time_limit=limits[kind][1])
+        out.append(step)
+    return tuple(out)
+
+
 def spec_of(item: Item) -> ItemSpec:
     """The plain description of a saved item (to copy it into another version)."""
     parties = list(item.parties.all())
@@ -142,7 +206,7 @@ def spec_of(item: Item) -> ItemSpec:
         assisting=tuple(
             PartySpec(p.name, p.organisation_id) for p in parties if p.role == PartyRole.ASSISTING
         ),
-        steps=tuple(StepSpec(s.name, s.party, s.time_limit, s.handoff) for s in item.steps.all()),
+        steps=steps_of(item),
     )
 
 
@@ -350,11 +414,19 @@ def _copy_with_change(*, current: ListVersion, change: ChangeRequest) -> ListVer
         else:
             old, origin, parent = specs[index]
             merged = {**_spec_dict(old), **change.proposal, "code": old.code}
-            specs[index] = (
-                proposal_spec(merged, county=current.catalogue.region, steps=old.steps),
-                origin,
-                parent,
-            )
+            new = proposal_spec(merged, county=current.catalogue.region, steps=old.steps)
+            if "steps" not in change.proposal:
+                # The item keeps its procedure; steps bound to a changed limit follow it.
+                new = replace(
+                    new,
+                    steps=steps_following_limits(
+                        old.steps,
+                        level=old.primary_level,
+                        old=(old.respond_limit, old.complete_limit),
+                        new=(new.respond_limit, new.complete_limit),
+                    ),
+                )
+            specs[index] = (new, origin, parent)
     number = _next_number(current.catalogue)
     version = ListVersion.objects.create(
         catalogue=current.catalogue,
@@ -376,6 +448,29 @@ def _copy_with_change(*, current: ListVersion, change: ChangeRequest) -> ListVer
             ]
         )
     return version
+
+
+def _with_earlier_procedure(spec: ItemSpec, earlier: Item | None) -> ItemSpec:
+    """`spec` with its procedure taken from `earlier` (the same item in an earlier
+    version) when its source had none, and with the steps bound to a changed limit
+    following it (see `version_import`)."""
+    if earlier is None:
+        return spec
+    earlier_steps = steps_of(earlier)
+    steps, previous = (
+        (earlier_steps, None) if spec.default_procedure else (spec.steps, earlier_steps)
+    )
+    return replace(
+        spec,
+        steps=steps_following_limits(
+            steps,
+            level=earlier.primary_level,
+            old=(earlier.respond_limit, earlier.complete_limit),
+            new=(str(parse_limit(spec.respond_limit)), str(parse_limit(spec.complete_limit))),
+            previous=previous,
+        ),
+        default_procedure=False,
+    )
 
 
 # ---- proposals (the item a change request proposes) ----------------------------------
@@ -404,7 +499,10 @@ def _spec_dict(spec: ItemSpec) -> dict[str, Any]:
 def proposal_spec(
     proposal: Mapping[str, Any], *, county: Region, steps: tuple[StepSpec, ...] | None = None
 ) -> ItemSpec:
-    """Validate a proposed item (a change request's payload) into a spec."""
+    """Validate a proposed item (a change request's payload) into a spec.
+
+    Its procedure is the proposal's `steps` when it has them, else `steps`, else
+    `io.default_steps`."""
     proposal = {k: clean_text(v) if isinstance(v, str) else v for k, v in proposal.items()}
     problems: list[dict[str, str]] = []
     unknown = set(proposal) - set(PROPOSAL_FIELDS)
@@ -460,6 +558,8 @@ def proposal_spec(
                 "message": _("A county item needs a primary department."),
             }
         )
+    if "steps" in proposal:
+        steps = _proposal_steps(proposal["steps"], problems)
     if problems:
         raise InvalidInput(
             _("The proposed item is not valid."), code="catalog.bad_proposal", detail=problems
@@ -486,6 +586,64 @@ def proposal_spec(
 
         steps = default_steps(spec=spec)
     return replace(spec, steps=steps)
+
+
+MAX_PROPOSED_STEPS = 50
+
+
+def _proposal_steps(value: Any, problems: list[dict[str, str]]) -> tuple[StepSpec, ...]:
+    """A proposal's `steps` (a list of {name, party, time_limit, handoff}) as specs;
+    what is wrong is appended to `problems`, one entry per problem, under `steps`."""
+
+    def problem(message: str) -> None:
+        problems.append({"field": "steps", "message": message})
+
+    if not isinstance(value, list) or not value:
+        problem(_("The procedure must be a list of at least one step."))
+        return ()
+    if len(value) > MAX_PROPOSED_STEPS:
+        problem(_("A procedure has at most %(max)s steps.") % {"max": MAX_PROPOSED_STEPS})
+        return ()
+    name_length = ProcedureStep._meta.get_field("name").max_length or 0
+    handoff_length = ProcedureStep._meta.get_field("handoff").max_length or 0
+    steps = []
+    for number, raw in enumerate(value, start=1):
+        if not isinstance(raw, dict):
+            problem(_("Step %(number)s: must be an object.") % {"number": number})
+            continue
+        step = {k: clean_text(v).strip() if isinstance(v, str) else v for k, v in raw.items()}
+        found = []
+        for key in sorted(set(step) - set(STEP_FIELDS)):
+            found.append(_("unknown field “%(field)s”") % {"field": key})
+        name = step.get("name")
+        if not isinstance(name, str) or not name:
+            found.append(_("the step needs a name"))
+        elif len(name) > name_length:
+            found.append(_("the name has more than %(max)s characters") % {"max": name_length})
+        party = step.get("party")
+        if party not in StepParty.values:
+            found.append(
+                _("the party must be one of %(choices)s") % {"choices": ", ".join(StepParty.values)}
+            )
+        limit = step.get("time_limit") or ""
+        handoff = step.get("handoff") or ""
+        if not isinstance(limit, str) or not isinstance(handoff, str):
+            found.append(_("the time limit and the hand-off point must be text"))
+            limit, handoff = "", ""
+        if limit:
+            try:
+                limit = str(parse_limit(limit))
+            except InvalidInput as exc:
+                found.append(str(exc.message))
+        if len(handoff) > handoff_length:
+            found.append(
+                _("the hand-off point has more than %(max)s characters") % {"max": handoff_length}
+            )
+        for message in found:
+            problem(_("Step %(number)s: %(problem)s") % {"number": number, "problem": message})
+        if not found:
+            steps.append(StepSpec(str(name), str(party), limit, handoff))
+    return tuple(steps)
 
 
 # ---- change requests -------------------------------------------------------------------
@@ -578,6 +736,111 @@ def change_request_file(
         filed_by_id=actor.user_id,
         filed_by_org=organisation,
     )
+
+
+def _step_dicts(steps: Sequence[StepSpec]) -> list[dict[str, str]]:
+    return [
+        {"name": s.name, "party": s.party, "time_limit": s.time_limit, "handoff": s.handoff}
+        for s in steps
+    ]
+
+
+def _file_delta(spec: ItemSpec, item: Item) -> dict[str, Any]:
+    """What a file's row proposes to change on `item` (empty: nothing): the changed
+    fields as a modify proposal; departments compare by the organisations they resolve
+    to, the procedure only when the file gives one."""
+    old, new = _spec_dict(spec_of(item)), _spec_dict(spec)
+    delta: dict[str, Any] = {}
+    for key in PROPOSAL_FIELDS:
+        if key in ("code", "steps", "domain_name") or key not in new:
+            continue
+        if key in ("primary_departments", "assisting_departments"):
+            role = PartyRole.PRIMARY if key == "primary_departments" else PartyRole.ASSISTING
+            mine = spec.primary if role == PartyRole.PRIMARY else spec.assisting
+            theirs = [p for p in item.parties.all() if p.role == role]
+            if [p.organisation_id or p.name for p in mine] != [
+                p.organisation_id or p.name for p in theirs
+            ]:
+                delta[key] = new[key]
+        elif key == "domain_code":
+            if (old["domain_code"], old["domain_name"]) != (new["domain_code"], new["domain_name"]):
+                delta["domain_code"], delta["domain_name"] = new["domain_code"], new["domain_name"]
+        elif old[key] != new[key]:
+            delta[key] = new[key]
+    if not spec.default_procedure and spec.steps != steps_of(item):
+        delta["steps"] = _step_dicts(spec.steps)
+    return delta
+
+
+@transaction.atomic
+def change_requests_from_file(
+    *,
+    actor: Actor,
+    organisation: Organisation,
+    version: ListVersion,
+    specs: Sequence[ItemSpec],
+    reason: str,
+    legal_basis: str = "",
+) -> list[ChangeRequest]:
+    """A department or township's edited list file, filed as change requests against
+    the version in force: one `add` per new item code, one `modify` per item whose row
+    differs (only the changed fields; the procedure when the file gives one that
+    differs). A row left out of the file is not a removal (a file may hold only the
+    filer's items): removals go through the form. All or nothing: if any request would
+    be refused, none is filed and every problem is reported by item code."""
+    _filing_grant(actor, organisation)
+    if not clean_text(reason).strip():
+        raise InvalidInput(_("A change request needs a reason."), code="catalog.reason_required")
+    _check_unique_codes(specs)
+    items = {i.code: i for i in selectors.version_items(version=version).prefetch_related("steps")}
+    wanted: list[tuple[str, str, dict[str, Any]]] = []
+    for spec in specs:
+        item = items.get(spec.code)
+        if item is None:
+            proposal = _spec_dict(spec)
+            if not spec.default_procedure:
+                proposal["steps"] = _step_dicts(spec.steps)
+            wanted.append((ChangeKind.ADD, spec.code, proposal))
+        else:
+            delta = _file_delta(spec, item)
+            if delta:
+                wanted.append((ChangeKind.MODIFY, spec.code, delta))
+    if not wanted:
+        raise InvalidInput(
+            _("The file changes nothing on the list in force."), code="catalog.no_change"
+        )
+    filed: list[ChangeRequest] = []
+    problems: list[dict[str, Any]] = []
+    for kind, code, proposal in wanted:
+        try:
+            filed.append(
+                change_request_file(
+                    actor=actor,
+                    organisation=organisation,
+                    version=version,
+                    kind=kind,
+                    item_code=code if kind == ChangeKind.MODIFY else "",
+                    proposal=proposal,
+                    reason=reason,
+                    legal_basis=legal_basis,
+                )
+            )
+        except InvalidInput as exc:
+            detail = exc.detail if isinstance(exc.detail, list) else []
+            problems.extend(
+                {"item": code, "field": p.get("field", ""), "message": p.get("message", "")}
+                for p in detail
+                if isinstance(p, dict)
+            )
+            if not detail:
+                problems.append({"item": code, "field": "", "message": str(exc.message)})
+    if problems:
+        raise InvalidInput(
+            _("The file's changes cannot be filed; nothing was filed."),
+            code="catalog.bad_proposal",
+            detail=problems,
+        )
+    return filed
 
 
 def _require_reviewer(actor: Actor | None, catalogue: Catalogue) -> None:
@@ -718,6 +981,12 @@ def version_import(
     whose code is a guidance item's code is inherited from it, `<guidance code>-<n>` is
     split from it, anything else is local; a guidance item the file leaves out is
     recorded as removed (with the reason already given, or "left out of the import").
+
+    An item the file gives no procedure for (`spec.default_procedure`: a CSV file, or a
+    workbook without steps for it) keeps the steps of the same item in the version in
+    force, else of the guidance version; only a new item gets the default procedure.
+    Carried steps, and steps the file repeats unchanged, follow the item's limits when
+    the file changes them (`steps_following_limits`).
     """
     _require_list_keeper(actor, catalogue)
     _check_unique_codes(specs)
@@ -733,11 +1002,21 @@ def version_import(
         note=_("Imported from a file."),
     )
     guidance_items = (
-        {i.code: i for i in selectors.version_items(version=guidance)} if guidance else {}
+        {i.code: i for i in selectors.version_items(version=guidance).prefetch_related("steps")}
+        if guidance
+        else {}
+    )
+    in_force_items = (
+        {i.code: i for i in selectors.version_items(version=current).prefetch_related("steps")}
+        if current is not None
+        else {}
     )
     domains: dict[str, Domain] = {}
     covered: set[str] = set()
     for n, spec in enumerate(specs, start=1):
+        spec = _with_earlier_procedure(
+            spec, in_force_items.get(spec.code) or guidance_items.get(spec.code)
+        )
         origin, parent = ItemOrigin.GUIDANCE, None
         if guidance is not None:
             parent = guidance_items.get(spec.code)

@@ -39,7 +39,12 @@ PROPOSAL_FIELDS = (
     "respond_limit",
     "complete_limit",
     "callable",
+    "steps",
 )
+
+# A proposed procedure (`steps`): a list of {name, party, time_limit, handoff}, party one
+# of StepParty's values; it replaces the item's whole procedure.
+STEP_FIELDS = ("name", "party", "time_limit", "handoff")
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,3 +81,7 @@ class ItemSpec:
     assisting: tuple[PartySpec, ...] = ()
     steps: tuple[StepSpec, ...] = field(default=())
     row: int | None = None  # where it came from, for error reports
+    # True when the source had no procedure for the item and `steps` are
+    # `io.default_steps`: a version service may carry the steps of the same item over
+    # from an earlier version instead (docs/catalog.md, "Procedures").
+    default_procedure: bool = False

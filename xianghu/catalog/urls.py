@@ -15,6 +15,11 @@ urlpatterns = [
     path("diff/", views.version_diff, name="version_diff"),
     path("review/", views.review, name="review"),
     path("change-requests/new/", views.change_request_new, name="change_request_new"),
+    path(
+        "change-requests/import/",
+        views_keeper.change_requests_import,
+        name="change_requests_import",
+    ),
     path("change-requests/<int:pk>/", views.change_request_detail, name="change_request_detail"),
     path("admissions/new/", views.admission_new, name="admission_new"),
     path("admissions/<int:pk>/", views.admission_detail, name="admission_detail"),

@@ -80,6 +80,7 @@ FIELD_LABELS: dict[str, Any] = {
     "respond_limit": gettext_lazy("Respond within"),
     "complete_limit": gettext_lazy("Complete within"),
     "callable": gettext_lazy("Callable"),
+    "steps": gettext_lazy("Procedure"),
 }
 
 # The proposal as the pages show it (the domain's name goes with its code).
@@ -145,9 +146,24 @@ def primary_label(item: Item) -> str:
     return _names(item, PartyRole.PRIMARY) or "—"
 
 
+def _step_line(number: int, step: Any) -> str:
+    """One step of a procedure as a line: 2. 平台受理并派单（县级平台，4小时）→ 派单至…"""
+    if not isinstance(step, dict):
+        return f"{number}. {step}"
+    party = step.get("party", "")
+    party = str(StepParty(party).label) if party in StepParty.values else str(party)
+    limit = limit_label(str(step.get("time_limit") or ""))
+    line = f"{number}. {step.get('name', '')}（{party}{'，' + limit if limit else ''}）"
+    if step.get("handoff"):
+        line += f" → {step['handoff']}"
+    return line
+
+
 def _display(field: str, value: Any) -> str:
     if value is None or value == "" or value == []:
         return "—"
+    if field == "steps" and isinstance(value, list):
+        return "\n".join(_step_line(n, s) for n, s in enumerate(value, start=1))
     if field in ("respond_limit", "complete_limit"):
         return limit_label(str(value))
     if field == "primary_level":
@@ -478,6 +494,7 @@ def _proposal_rows(change: ChangeRequest) -> tuple[list[FieldRow], Item | None]:
     if current_item is not None:
         current = item_values(current_item)
         current["domain_code"] = f"{current['domain_code']} {current['domain_name']}"
+        current["steps"] = selectors.step_dicts(current_item)
     rows = []
     for key in PROPOSAL_ORDER:
         if key not in proposal:
@@ -776,7 +793,8 @@ def my_requests(request: XhRequest) -> HttpResponse:
 
 @login_required
 def duties(request: XhRequest) -> HttpResponse:
-    """What the list in force gives the user's organisation: primary and cooperating."""
+    """What the list in force gives the user's organisation: primary and cooperating
+    items, and for a township its admitted out-of-list tasks with their period."""
     membership = _current_membership(request)
     organisation = membership.organisation if membership else None
     result = selectors.duties_of(organisation=organisation) if organisation else None
@@ -787,6 +805,7 @@ def duties(request: XhRequest) -> HttpResponse:
             "organisation": organisation,
             "primary": [_row(i) for i in result.primary] if result else [],
             "cooperating": [_row(i) for i in result.cooperating] if result else [],
+            "admitted": result.admitted if result else [],
             "is_township": organisation is not None
             and organisation.kind in (OrgKind.TOWNSHIP, OrgKind.VILLAGE),
         },
