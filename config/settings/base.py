@@ -285,3 +285,6 @@ XH_SITE_NAME = _("Xianghu — township calls, county responds")
 
 # Evidence photos of calls (docs/workflow.md): the largest file accepted, in bytes.
 XH_ATTACHMENT_MAX_BYTES = env.int("XH_ATTACHMENT_MAX_BYTES", default=10 * 1024 * 1024)
+# The steps that need at least one photo with them: an action, or "action:mode" for one mode
+# of a response (docs/workflow.md, "Evidence"); empty: none.
+XH_EVIDENCE_REQUIRED = env.list("XH_EVIDENCE_REQUIRED", default=["respond:on_site", "complete"])

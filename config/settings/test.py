@@ -23,5 +23,9 @@ LOG_FORMAT = "text"
 LOGGING = copy.deepcopy(LOGGING)  # noqa: F405  (base keeps its own)
 LOGGING["handlers"]["console"]["formatter"] = "text"  # type: ignore[index]
 LOGGING["root"]["level"] = "WARNING"  # type: ignore[index]
+# The suite's flows predate the evidence rule and act without photos; the rule's own tests
+# (tests/calls/test_bad_input.py) turn it on. XH_EVIDENCE_REQUIRED=respond:on_site,complete
+# runs the suite with the production default.
+XH_EVIDENCE_REQUIRED = env.list("XH_EVIDENCE_REQUIRED", default=[])
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from tests.calls.conftest import as_
-from xianghu.calls import services
+from xianghu.calls import deadlines, services
 from xianghu.calls.models import Dispatch
 from xianghu.core.errors import Conflict, InvalidInput
 from xianghu.core.workdays import seed_from_chinesecalendar
@@ -197,3 +197,54 @@ def test_assisting_clocks_do_not_hold_the_calls_next_deadline(world, new_call, c
     call.refresh_from_db()
     lead = Dispatch.objects.get(call=call, role="lead")
     assert call.next_deadline == lead.respond_due
+
+
+# ---- the call's clock columns (deadlines.refresh_call_clocks)
+
+
+def test_the_reminder_moments_are_set_with_the_deadlines(world, dispatched_at):
+    call, _lead = dispatched_at(t(2024, 9, 30, 10, 0))
+    call.refresh_from_db()
+    # Every clock's reminder moment is computed when its deadline is set (the dispatch),
+    # half of it: working time for working limits, clock time otherwise.
+    assert call.reminders["sign"] == {
+        "deadline": t(2024, 9, 30, 12, 0).isoformat(),
+        "at": t(2024, 9, 30, 11, 0).isoformat(),
+    }
+    assert call.reminders["respond"]["at"] == t(2024, 9, 30, 22, 0).isoformat()
+    assert call.reminders["complete"]["at"] == t(2024, 10, 10, 9, 15).isoformat()
+    assert call.remind_at == t(2024, 9, 30, 11, 0)  # the running clock's
+    step(world, "handler", call, "sign", t(2024, 9, 30, 10, 30))
+    call.refresh_from_db()
+    assert call.remind_at == t(2024, 9, 30, 22, 0)
+    step(world, "handler", call, "respond", t(2024, 9, 30, 15, 0), mode="on_site")
+    call.refresh_from_db()
+    assert call.remind_at == t(2024, 10, 10, 9, 15)
+    step(world, "handler", call, "complete", t(2024, 10, 8, 9, 0), result="已处置")
+    call.refresh_from_db()
+    assert (call.next_deadline, call.remind_at) == (None, None)
+
+
+def test_the_platform_clock_is_the_next_deadline_while_the_call_waits(
+    world, new_call, calendar_2024
+):
+    call = new_call()
+    step(world, "reporter", call, "submit", t(2024, 9, 23, 9, 0))
+    step(world, "tleader", call, "approve", t(2024, 9, 23, 9, 0))
+    call.refresh_from_db()
+    assert call.next_deadline == call.accept_due == deadlines.next_deadline(call)
+    assert call.accept_due == t(2024, 9, 23, 14, 15)
+    # No reminder while the call waits for the platform (the system may not remind
+    # there), but its moment is recorded.
+    assert call.remind_at is None
+    assert call.reminders["accept"]["at"] == t(2024, 9, 23, 10, 52, 30).isoformat()
+    step(world, "operator", call, "merge", t(2024, 9, 23, 10, 0), into=_other(world, new_call).pk)
+    call.refresh_from_db()
+    assert (call.state, call.next_deadline, call.remind_at) == ("merged", None, None)
+    assert deadlines.next_deadline(call) is None
+
+
+def _other(world, new_call):
+    other = new_call()
+    step(world, "reporter", other, "submit", t(2024, 9, 23, 8, 0))
+    return other

@@ -61,6 +61,7 @@ ACTORS = {
     "reject": "operator",
     "dispatch": "operator",
     "sign": "handler",
+    "assist_sign": "police_leader",
     "request_return": "handler",
     "agree_return": "operator",
     "refuse_return": "operator",

@@ -283,3 +283,101 @@ def test_the_api_reads_and_sets_the_policy(world, client):
 def test_the_api_hides_other_counties(world, client):
     world.login(client, "operator_b")
     assert client.get("/api/v1/time-limits/371221").status_code == 404
+
+
+# ---- the platform's limit and the reminder share
+
+
+def test_the_platform_limit_and_the_reminder_share_are_saved(world):
+    policy.time_policy_update(
+        actor=as_(world, "admin"),
+        county=world.county,
+        hours=HOURS,
+        limits=limits(normal={"accept": "2wh"}, complex={"accept": "半个工作日"}),
+        remind_share=30,
+    )
+    saved = deadlines.clock_policy(world.county.pk)
+    assert saved.remind_share == 30
+    assert saved.limits["normal"].accept == Limit(2, "wh")
+    assert saved.limits["complex"].accept == Limit(1, deadlines.HALF_DAYS)
+    assert saved.limits["urgent"].accept == Limit(30, "m")
+    assert UrgencyLimit.objects.get(urgency="complex").accept == "0.5wd"
+    # Left out (an older client): the defaults.
+    policy.time_policy_update(
+        actor=as_(world, "admin"),
+        county=world.county,
+        hours=HOURS,
+        limits={u: {k: v for k, v in row.items() if k != "accept"} for u, row in limits().items()},
+    )
+    saved = deadlines.clock_policy(world.county.pk)
+    assert saved.remind_share == deadlines.DEFAULT_REMIND_SHARE == 50
+    assert saved.limits["normal"].accept == deadlines.DEFAULTS["normal"].accept
+
+
+@pytest.mark.parametrize("share", [0, 100, "half", -5])
+def test_a_bad_reminder_share_is_refused(world, share):
+    with pytest.raises(InvalidInput) as exc:
+        policy.time_policy_update(
+            actor=as_(world, "admin"),
+            county=world.county,
+            hours=HOURS,
+            limits=limits(normal={"accept": "五分钟"}),
+            remind_share=share,
+        )
+    assert exc.value.code == "policy.invalid"
+    assert {p["field"] for p in exc.value.detail} == {"remind_share", "normal-accept"}
+    assert not TimePolicy.objects.exists()
+
+
+def test_the_page_shows_and_saves_the_new_fields(world, client):
+    world.login(client, "admin")
+    page = client.get("/calls/time-limits/")
+    html = page.content.decode()
+    assert 'name="remind_share" value="50"' in html
+    assert 'name="normal-accept" value="0.5wd"' in html
+    assert "0.5个工作日" in html
+    form = {**{k: v.strftime("%H:%M") for k, v in HOURS.items()}, "remind_share": "40"}
+    for urgency, values in limits(normal={"accept": "1wd"}).items():
+        for name, value in values.items():
+            if name == "use_item_limits":
+                if value:
+                    form[f"{urgency}-{name}"] = "on"
+            else:
+                form[f"{urgency}-{name}"] = "" if value is None else str(value)
+    assert client.post("/calls/time-limits/", form).status_code == 302
+    saved = deadlines.clock_policy(world.county.pk)
+    assert (saved.remind_share, saved.limits["normal"].accept) == (40, Limit(1, "wd"))
+    bad = client.post("/calls/time-limits/", {**form, "remind_share": "120"})
+    assert bad.status_code == 400
+    assert b'data-testid="error-remind_share"' in bad.content
+    assert b'name="remind_share" value="120"' in bad.content
+    assert deadlines.clock_policy(world.county.pk).remind_share == 40
+
+
+def test_the_api_reads_and_sets_the_new_fields(world, client):
+    world.login(client, "admin")
+    body = client.get("/api/v1/time-limits/371221").json()
+    assert body["remind_share"] == 50
+    assert body["limits"]["normal"]["accept"] == "0.5wd"
+    body.pop("county")
+    body.pop("customised")
+    body["remind_share"] = 60
+    body["limits"]["urgent"]["accept"] = "15m"
+    saved = client.put("/api/v1/time-limits/371221", body, content_type="application/json")
+    assert saved.status_code == 200, saved.content
+    assert (saved.json()["remind_share"], saved.json()["limits"]["urgent"]["accept"]) == (
+        60,
+        "15m",
+    )
+    # An older client sends neither: the defaults.
+    body.pop("remind_share")
+    for row in body["limits"].values():
+        row.pop("accept")
+    saved = client.put("/api/v1/time-limits/371221", body, content_type="application/json")
+    assert saved.status_code == 200, saved.content
+    assert saved.json()["remind_share"] == 50
+    assert saved.json()["limits"]["urgent"]["accept"] == "30m"
+    body["remind_share"] = 0
+    bad = client.put("/api/v1/time-limits/371221", body, content_type="application/json")
+    assert bad.status_code == 400
+    assert bad.json()["detail"][0]["field"] == "remind_share"

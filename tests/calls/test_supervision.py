@@ -1,5 +1,6 @@
-"""The supervision sweep (督办): yellow and red cards on the statutory calendar, supervision
-orders, automatic closes, idempotence, and a cost that does not grow with open calls.
+"""The supervision sweep (督办): reminders, yellow and red cards on the statutory calendar,
+supervision orders, automatic closes, idempotence, and a cost that does not grow with open
+calls. (Reminders in detail: test_reminders.py; the platform's clock: test_platform_clock.py.)
 
 The loop runs with a fake clock: every step takes `at=`, every sweep `now=`."""
 
@@ -156,17 +157,23 @@ def test_completion_clock_over_national_day(world, dispatched):
     due = iso(2024, 10, 12, 17, 30)
     complete = {"clock": "complete", "deadline": due, "organisation": world.orgs["dept"].pk}
 
-    # Nothing before the yellow moment: not that afternoon, not during the holiday, not
-    # on the working days before Friday 17:30.
+    # Nothing before the reminder: not that afternoon, not during the holiday.
     for now in (
         t(2024, 9, 30, 16, 0),
         t(2024, 10, 1, 10, 0),
         t(2024, 10, 4, 12, 0),
         t(2024, 10, 7, 23, 59),
         t(2024, 10, 8, 9, 0),
-        t(2024, 10, 11, 17, 29, 59),
+        t(2024, 10, 10, 9, 14, 59),
     ):
         assert sweep_twice(call, now) == [], now
+    # Half of the working time from the dispatch has run on Thursday 10-10 09:15 (6 h on
+    # 09-30, 7.5 h on 10-08 and 10-09, 45 min on 10-10; 43.5 h in all): the reminder.
+    assert sweep_twice(call, t(2024, 10, 10, 9, 15)) == [
+        ("remind", {**complete, "automatic": True, "remind_at": iso(2024, 10, 10, 9, 15)})
+    ]
+    # Then nothing until the yellow moment.
+    assert sweep_twice(call, t(2024, 10, 11, 17, 29, 59)) == []
 
     # Yellow card one working day before: Friday 10-11 17:30 (Saturday 10-12 is worked).
     assert sweep_twice(call, t(2024, 10, 11, 17, 30)) == [
@@ -182,6 +189,7 @@ def test_completion_clock_over_national_day(world, dispatched):
     ]
     assert sweep_twice(call, t(2024, 10, 14, 9, 0)) == []
     assert [e.action for e in events(call)] == ["yellow_card", "red_card", "supervise"]
+    assert [e.action for e in events(call, "remind")] == ["remind"]
     call.refresh_from_db()
     assert call.state == "in_progress"  # cards do not change the state
 
@@ -206,25 +214,47 @@ def test_sign_and_respond_clocks_get_their_cards(world, dispatched):
     assert [(a, d["clock"], d["deadline"]) for a, d in found] == [
         ("yellow_card", "sign", sign["deadline"])
     ]
+    # Half of the two working hours: the reminder at 10:00.
+    assert sweep_twice(call, t(2024, 10, 8, 9, 59)) == []
+    found = sweep_twice(call, t(2024, 10, 8, 10, 0))
+    assert [(a, d["clock"], d["remind_at"]) for a, d in found] == [
+        ("remind", "sign", iso(2024, 10, 8, 10, 0))
+    ]
     assert sweep_twice(call, t(2024, 10, 8, 11, 0)) == []
     found = sweep_twice(call, t(2024, 10, 8, 11, 0, 1))
-    # The red card; no supervision order for a signing deadline.
+    # The red card, and a supervision order on the signing deadline too.
     assert [(a, d["clock"], d["deadline"]) for a, d in found] == [
-        ("red_card", "sign", sign["deadline"])
+        ("red_card", "sign", sign["deadline"]),
+        ("supervise", "sign", sign["deadline"]),
     ]
+    assert found[1][1]["reason"] == "overdue"
 
-    # Signed late: the respond clock (24 hours from dispatch, 10-09 09:00) runs now.
+    # Signed late: the respond clock (24 hours from dispatch, 10-09 09:00) runs now; its
+    # reminder moment is half of the 24 hours, 10-08 21:00.
     step(world, "handler", call, "sign", t(2024, 10, 8, 11, 30))
     found = sweep_twice(call, t(2024, 10, 8, 11, 30))
     assert [(a, d["clock"], d["deadline"]) for a, d in found] == [
         ("yellow_card", "respond", iso(2024, 10, 9, 9, 0))
     ]
+    call.refresh_from_db()
+    assert call.remind_at == t(2024, 10, 8, 21, 0)
+    # The first sweep after 21:00 comes after the deadline (the worker was down): the red
+    # card and the order, no reminder any more, and the call leaves the reminder index.
     found = sweep_twice(call, t(2024, 10, 9, 9, 0, 1))
-    assert [(a, d["clock"]) for a, d in found] == [("red_card", "respond")]
+    assert [(a, d["clock"]) for a, d in found] == [
+        ("red_card", "respond"),
+        ("supervise", "respond"),
+    ]
+    call.refresh_from_db()
+    assert call.remind_at is None
     step(world, "handler", call, "respond", t(2024, 10, 9, 10, 0), mode="contact")
-    # Completion is due Monday 10-14 17:30 (10-09, 10, 11, Saturday 12, 14): quiet until
-    # Saturday 10-12 17:30.
-    assert sweep_twice(call, t(2024, 10, 12, 17, 29)) == []
+    # Completion is due Monday 10-14 17:30 (10-09, 10, 11, Saturday 12, 14); its reminder
+    # came on Friday 10-11 08:45 (22.25 of 44.5 working hours from the dispatch), so the
+    # first sweep issues it; then quiet until Saturday 10-12 17:30.
+    found = sweep_twice(call, t(2024, 10, 12, 17, 29))
+    assert [(a, d["clock"], d["remind_at"]) for a, d in found] == [
+        ("remind", "complete", iso(2024, 10, 11, 8, 45))
+    ]
     found = sweep_twice(call, t(2024, 10, 12, 17, 30))
     assert [(a, d["clock"], d["deadline"]) for a, d in found] == [
         ("yellow_card", "complete", iso(2024, 10, 14, 17, 30))
@@ -238,7 +268,12 @@ def test_spring_festival_2025(world, dispatched):
         t(2025, 1, 22, 10, 0), signed=t(2025, 1, 22, 10, 30), responded=t(2025, 1, 22, 14, 0)
     )
     assert Dispatch.objects.get(call=call).complete_due == t(2025, 2, 5, 17, 30)
-    for now in (t(2025, 1, 24, 17, 30), t(2025, 1, 26, 17, 30), t(2025, 1, 27, 17, 29)):
+    # Half of the 43.5 working hours has run on the worked Sunday 01-26 at 09:15.
+    for now in (t(2025, 1, 24, 17, 30), t(2025, 1, 25, 12, 0), t(2025, 1, 26, 9, 14)):
+        assert sweep_twice(call, now) == [], now
+    found = sweep_twice(call, t(2025, 1, 26, 9, 15))
+    assert [(a, d["remind_at"]) for a, d in found] == [("remind", iso(2025, 1, 26, 9, 15))]
+    for now in (t(2025, 1, 26, 17, 30), t(2025, 1, 27, 17, 29)):
         assert sweep_twice(call, now) == [], now
     found = sweep_twice(call, t(2025, 1, 27, 17, 30))
     assert [(a, d["deadline"], d["yellow_at"]) for a, d in found] == [
@@ -254,7 +289,10 @@ def test_an_extension_gives_the_new_deadline_its_own_cards(world, dispatched):
     call = dispatched(
         t(2024, 9, 30, 10, 0), signed=t(2024, 9, 30, 11, 0), responded=t(2024, 9, 30, 15, 0)
     )
-    assert [a for a, _d in sweep_twice(call, t(2024, 10, 11, 17, 30))] == ["yellow_card"]
+    assert [a for a, _d in sweep_twice(call, t(2024, 10, 11, 17, 30))] == [
+        "remind",
+        "yellow_card",
+    ]
     step(
         world, "handler", call, "request_extension", t(2024, 10, 11, 17, 40), days=3, reason="检测"
     )
@@ -267,8 +305,15 @@ def test_an_extension_gives_the_new_deadline_its_own_cards(world, dispatched):
         approve=True,
         reason="同意",
     )
-    # Now due Wednesday 10-16 17:30: no red card on Saturday, a new yellow on Tuesday.
+    # Now due Wednesday 10-16 17:30: no red card on Saturday; a new reminder when half of
+    # the 30 working hours from the extension (granted after office hours) has run, on
+    # Monday 10-14 at the end of the day; a new yellow on Tuesday.
     assert sweep_twice(call, t(2024, 10, 12, 17, 31)) == []
+    assert sweep_twice(call, t(2024, 10, 14, 17, 29)) == []
+    found = sweep_twice(call, t(2024, 10, 14, 17, 30))
+    assert [(a, d["deadline"], d["remind_at"]) for a, d in found] == [
+        ("remind", iso(2024, 10, 16, 17, 30), iso(2024, 10, 14, 17, 30))
+    ]
     assert sweep_twice(call, t(2024, 10, 15, 17, 29)) == []
     found = sweep_twice(call, t(2024, 10, 15, 17, 30))
     assert [(a, d["deadline"]) for a, d in found] == [("yellow_card", iso(2024, 10, 16, 17, 30))]
@@ -295,8 +340,12 @@ def test_cards_follow_the_lead_dispatch_only(world, new_call, calendar):
     call.refresh_from_db()
     lead = Dispatch.objects.get(call=call, role="lead")
     assert call.next_deadline == lead.complete_due  # the lead's clock, not the assisting one
-    # The lead completes by Friday 10-11 17:30 (3 working days): quiet until Thursday.
-    assert sweep_twice(call, t(2024, 10, 10, 17, 29)) == []
+    # The lead completes by Friday 10-11 17:30 (3 working days): reminded on Thursday
+    # 08:45 (half of 29.5 working hours), quiet until Thursday 17:30.
+    found = sweep_twice(call, t(2024, 10, 10, 17, 29))
+    assert [(a, d["clock"], d["organisation"]) for a, d in found] == [
+        ("remind", "complete", world.orgs["dept"].pk)
+    ]
     found = sweep_twice(call, t(2024, 10, 10, 17, 30))
     assert [(a, d["clock"], d["organisation"]) for a, d in found] == [
         ("yellow_card", "complete", world.orgs["dept"].pk)
@@ -433,8 +482,9 @@ def test_a_sweep_that_lost_the_race_writes_nothing(world, dispatched, monkeypatc
 
 
 def far_calls(world, n: int, now: datetime, start: int) -> None:
-    """`n` open calls whose next deadline is a month away, and `n` calls awaiting an
-    evaluation they still have time for (rows only: the sweep must not even look)."""
+    """`n` open calls whose next deadline is a month away (and their reminder ten days
+    away), and `n` calls awaiting an evaluation they still have time for (rows only: the
+    sweep must not even look)."""
     rows = []
     for i in range(start, start + n):
         for state, deadline, changed in (
@@ -453,6 +503,7 @@ def far_calls(world, n: int, now: datetime, start: int) -> None:
                     state_changed_at=changed,
                     created_at=now - timedelta(days=2),
                     next_deadline=deadline,
+                    remind_at=deadline - timedelta(days=20) if deadline else None,
                 )
             )
     Call.objects.bulk_create(rows)
@@ -509,11 +560,11 @@ def test_the_task_runs_a_sweep_and_returns_the_report(world, dispatched):
     result = supervision_sweep.enqueue()
     assert result.status == "SUCCESSFUL"
     report = result.return_value
-    assert report["red_cards"] == 1
+    assert (report["red_cards"], report["supervision_orders"], report["reminders"]) == (1, 1, 0)
     assert report["errors"] == 0
     assert report["actions"][0]["call"] == call.number
     assert report["actions"][0]["clock"] == "sign"
-    assert [e.action for e in events(call)] == ["red_card"]
+    assert [e.action for e in events(call)] == ["red_card", "supervise"]
 
 
 def test_the_command_sweeps_at_a_given_moment(world, dispatched):

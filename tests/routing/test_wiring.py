@@ -61,7 +61,11 @@ def test_accept_confirms_or_corrects_the_item(world, lists, trained, act, new_ca
     call.refresh_from_db()
     assert call.item == target
     assert not call.out_of_list
-    assert event.data == {"item": target.code, "item_from": "D1-01", "item_changed": True}
+    expected = {"item": target.code, "item_from": "D1-01", "item_changed": True}
+    if target.primary_level == "township":
+        # A township's own duty is accepted only as a request for assistance.
+        expected["as_assistance"] = True
+    assert event.data == expected
     log = RoutingSuggestionLog.objects.get(call=call, stage=SuggestionStage.PLATFORM)
     assert (log.chosen_code, log.accepted) == (target.code, True)
 

@@ -32,7 +32,7 @@ ASSISTING = "assisting"
 
 #: Actions that change no fact: the roll-up is not refreshed for them.
 IGNORED_ACTIONS = frozenset(
-    {"create", "submit", "send_back", "note", "remind", "request_extension"}
+    {"create", "submit", "send_back", "note", "remind", "request_extension", "assist_sign"}
 )
 
 #: The exclusions that take an episode out of every figure (not only the handling rates).

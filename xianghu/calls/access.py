@@ -10,9 +10,20 @@ from xianghu.core.access import register
 from xianghu.core.actor import Actor
 from xianghu.core.policies import ALL, NOTHING, QueryPolicy
 from xianghu.regions.access import is_system_admin
+from xianghu.regions.models import Membership
 from xianghu.regions.roles import OrgKind, Role
 
 from .models import Attachment, Call, CallEvent, Dispatch
+
+# The roles whose organisations work the overdue board: the platform (every call of its
+# county) and department leaders (their departments' calls).
+OVERDUE_BOARD_ROLES = frozenset({Role.PLATFORM_OPERATOR, Role.DEPARTMENT_LEADER})
+
+
+def may_see_overdue_board(membership: Membership | None) -> bool:
+    """Whether the membership acting now opens the overdue board; what it lists is
+    still limited to the calls the actor sees (`call_rule`)."""
+    return membership is not None and membership.role in OVERDUE_BOARD_ROLES
 
 
 def call_rule(actor: Actor, prefix: str = "") -> Q:

@@ -1,21 +1,48 @@
-"""The clocks of a dispatch: when it must be signed, responded to and completed, from
-the call's urgency and the item's limits, in clock time or on the working calendar
-(core.workdays). Deadlines are stored as absolute times; an approved extension moves the
-completion deadline by working days. The rules are in docs/workflow.md."""
+"""The clocks of a call: the platform's (accept and dispatch) and its dispatches' (sign,
+respond, complete), from the call's urgency and the item's limits, in clock time or on
+the working calendar (core.workdays). Deadlines are stored as absolute times; an approved
+extension moves the completion deadline by working days. `refresh_call_clocks` keeps the
+call's indexed columns (`next_deadline`, `remind_at`) in step after every transition. The
+rules are in docs/workflow.md."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import Any
 
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from xianghu.catalog.limits import Limit, parse_limit
+from xianghu.catalog.limits import Limit, limit_label, parse_limit
 from xianghu.core.errors import InvalidInput
-from xianghu.core.workdays import DEFAULT_HOURS, HolidayCalendar, WorkingHours, deadline
+from xianghu.core.workdays import (
+    CHINA_TZ,
+    DEFAULT_HOURS,
+    HolidayCalendar,
+    WorkingHours,
+    add_working_hours,
+    deadline,
+    working_time_between,
+)
 
 from .models import Call, Dispatch, DispatchRole, TimePolicy, Urgency, UrgencyLimit
+from .workflow import BY_ACTION, OPEN, State
+
+#: The platform's own limit may be half a working day (the domain brief's "0.5 working
+#: day"): a `Limit` of this unit counts halves of the county's working day in working
+#: hours (3 h 45 min by default). Only the `accept` limit takes it.
+HALF_DAYS = "hwd"
+_WORKING_UNITS = ("wh", "wd", HALF_DAYS)
+_HALF_DAY = re.compile(r"^\s*(?:0?\.5\s*(?:wd|个?工作日)|半个?工作日)\s*$")
+
+#: The states in which the call waits for the platform: its accept clock runs.
+PLATFORM_STATES = frozenset({State.APPROVED, State.ACCEPTED})
+
+#: By default the automatic reminder (催办) comes when half of a clock has run.
+DEFAULT_REMIND_SHARE = 50
 
 
 @dataclass(frozen=True)
@@ -31,12 +58,21 @@ class Limits:
     max_extensions: int | None
     max_extension_days: int | None
     use_item_limits: bool = False
+    # The platform accepts and dispatches within this (from reaching the platform).
+    accept: Limit = Limit(1, HALF_DAYS)  # noqa: RUF009  (a frozen value)
 
 
 # The defaults of the domain brief (§4), used where a county has no time policy.
 DEFAULTS: dict[str, Limits] = {
     Urgency.URGENT: Limits(
-        Limit(30, "m"), Limit(30, "m"), Limit(24, "h"), Limit(30, "m"), Limit(1, "wd"), 0, 0
+        Limit(30, "m"),
+        Limit(30, "m"),
+        Limit(24, "h"),
+        Limit(30, "m"),
+        Limit(1, "wd"),
+        0,
+        0,
+        accept=Limit(30, "m"),
     ),
     Urgency.NORMAL: Limits(
         Limit(2, "wh"),
@@ -67,13 +103,38 @@ class ClockPolicy:
 
     hours: WorkingHours
     limits: dict[str, Limits]
+    remind_share: int = DEFAULT_REMIND_SHARE  # percent of a clock
 
 
 DEFAULT_POLICY = ClockPolicy(hours=DEFAULT_HOURS, limits=DEFAULTS)
 
 
+def parse_accept_limit(value: str) -> Limit:
+    """The platform's limit: as in the lists (`30m`, `2wh`, `1wd`), or half a working day
+    (`0.5wd`, 半个工作日); anything else is `catalog.bad_limit`."""
+    if _HALF_DAY.match(value or ""):
+        return Limit(1, HALF_DAYS)
+    return parse_limit(value)
+
+
+def limit_text(limit: Limit) -> str:
+    """How a limit is written back (`0.5wd` for half a working day)."""
+    if limit.unit == HALF_DAYS:
+        return f"{limit.amount * 0.5:g}wd"
+    return str(limit)
+
+
+def limit_text_label(text: str) -> str:
+    """`0.5wd` → 0.5个工作日, `5wd` → 5个工作日 (for display)."""
+    if _HALF_DAY.match(text or ""):
+        return "0.5个工作日"
+    return limit_label(text)
+
+
 def _limits_of(row: UrgencyLimit) -> Limits:
+    accept = parse_accept_limit(row.accept) if row.accept else DEFAULTS[row.urgency].accept
     return Limits(
+        accept=accept,
         sign=parse_limit(row.sign),
         respond=parse_limit(row.respond),
         complete=parse_limit(row.complete),
@@ -95,7 +156,7 @@ def policy_of(row: TimePolicy | None) -> ClockPolicy:
     limits = dict(DEFAULTS)
     for limit_row in row.limits.all():
         limits[limit_row.urgency] = _limits_of(limit_row)
-    return ClockPolicy(hours=hours, limits=limits)
+    return ClockPolicy(hours=hours, limits=limits, remind_share=row.remind_share)
 
 
 def clock_policy(county_id: int) -> ClockPolicy:
@@ -134,12 +195,13 @@ def _longer(a: Limit, b: Limit) -> bool:
 
 
 def _replace(limits: Limits, **changes: Limit) -> Limits:
-    from dataclasses import replace
-
     return replace(limits, **changes)  # type: ignore[arg-type]
 
 
 def _due(start: datetime, limit: Limit, hours: WorkingHours, calendar: HolidayCalendar) -> datetime:
+    if limit.unit == HALF_DAYS:
+        half = hours.per_day.total_seconds() / 3600 / 2
+        return add_working_hours(start, limit.amount * half, hours=hours, calendar=calendar)
     return deadline(start, limit.amount, limit.unit, hours=hours, calendar=calendar)
 
 
@@ -217,16 +279,162 @@ def restart_for_redo(*, dispatch: Dispatch, call: Call, at: datetime) -> None:
     dispatch.complete_due = _due(at, limits.complete, hours, calendar)
 
 
+# --------------------------------------------------------------------------- the running clock
+
+
+def iso(moment: datetime) -> str:
+    """How deadlines are written into event data: ISO 8601 in Asia/Shanghai."""
+    return moment.astimezone(CHINA_TZ).isoformat()
+
+
+def parse_iso(value: Any) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return None if timezone.is_naive(parsed) else parsed
+
+
+def open_clock(dispatch: Dispatch) -> tuple[str, datetime] | None:
+    """The dispatch's clock that is running now and its deadline: sign until signed, then
+    respond until responded, then complete until completed."""
+    if dispatch.signed_at is None and dispatch.sign_due:
+        return "sign", dispatch.sign_due
+    if dispatch.responded_at is None and dispatch.respond_due:
+        return "respond", dispatch.respond_due
+    if dispatch.completed_at is None and dispatch.complete_due:
+        return "complete", dispatch.complete_due
+    return None
+
+
+def running_clock(call: Call, lead: Dispatch | None) -> tuple[str, datetime] | None:
+    """The call's clock that runs now: the platform's (`accept`) while the call waits for
+    the platform, otherwise the lead dispatch's. Assisting departments' clocks are
+    recorded but supervision follows the lead, which answers for the call."""
+    if call.state in PLATFORM_STATES:
+        return ("accept", call.accept_due) if call.accept_due else None
+    return open_clock(lead) if lead is not None else None
+
+
+def _lead(call: Call) -> Dispatch | None:
+    return call.dispatches.filter(active=True, role=DispatchRole.LEAD).first()
+
+
 def next_deadline(call: Call) -> datetime | None:
-    """The earliest deadline still open on the lead dispatch (for the sweep). Assisting
-    departments' clocks are recorded but supervision follows the lead, which answers for
-    the call."""
-    dues: list[datetime] = []
-    for d in call.dispatches.filter(active=True, role=DispatchRole.LEAD):
-        if d.signed_at is None and d.sign_due:
-            dues.append(d.sign_due)
-        elif d.responded_at is None and d.respond_due:
-            dues.append(d.respond_due)
-        elif d.completed_at is None and d.complete_due:
-            dues.append(d.complete_due)
-    return min(dues) if dues else None
+    """The deadline of the running clock (for the sweep and the lists)."""
+    if call.state not in OPEN:
+        return None
+    clock = running_clock(call, _lead(call))
+    return clock[1] if clock else None
+
+
+def remind_moment(
+    start: datetime,
+    due: datetime,
+    limit: Limit,
+    *,
+    share: int,
+    hours: WorkingHours,
+    calendar: HolidayCalendar,
+) -> datetime:
+    """When `share` percent of a clock from `start` to `due` has run: counted in working
+    time for a limit in working hours or days (so the reminder comes in office hours),
+    in clock time otherwise; to the whole second."""
+    if due <= start:
+        return start
+    if limit.unit in _WORKING_UNITS:
+        span = working_time_between(start, due, hours=hours, calendar=calendar)
+        if span.total_seconds() > 0:
+            used = span.total_seconds() * share / 100 / 3600
+            moment = add_working_hours(start, used, hours=hours, calendar=calendar)
+            return min(moment, due).replace(microsecond=0)
+    return (start + (due - start) * share / 100).replace(microsecond=0)
+
+
+def _clock_limit(limits: Limits, name: str) -> Limit:
+    return {
+        "accept": limits.accept,
+        "sign": limits.sign,
+        "respond": limits.respond,
+        "complete": limits.complete,
+    }[name]
+
+
+def _dues(call: Call, lead: Dispatch | None) -> dict[str, datetime]:
+    dues: dict[str, datetime] = {}
+    if call.accept_due:
+        dues["accept"] = call.accept_due
+    if lead is not None:
+        for name in ("sign", "respond", "complete"):
+            due = getattr(lead, f"{name}_due")
+            if due:
+                dues[name] = due
+    return dues
+
+
+def reminder_entry(call: Call, name: str, due: datetime) -> Mapping[str, Any] | None:
+    """The reminder recorded for clock `name` with deadline `due`, if any."""
+    entry = (call.reminders or {}).get(name)
+    if isinstance(entry, dict) and parse_iso(entry.get("deadline")) == due:
+        return entry
+    return None
+
+
+#: The states in which the workflow lets the system remind (催办).
+REMIND_STATES = BY_ACTION["remind"].sources
+
+
+def refresh_call_clocks(call: Call, *, from_state: str, at: datetime) -> None:
+    """Keep the call's clock columns in step after a transition (called by
+    `services.call_transition` before it saves the call, at the moment `at`):
+
+    - `accept_due`: set when the call reaches the platform (approved by the caller's
+      leader, or back to the platform after a granted return) from the county's `accept`
+      limit;
+    - `reminders`: for every clock whose deadline was set or moved in this transition
+      (dispatch, ruling, reopening, extension, reaching the platform), the moment the
+      county's share of it (`remind_share`) has run, counted from `at`;
+    - `next_deadline`: the running clock's deadline (`running_clock`);
+    - `remind_at`: the running clock's reminder moment while its reminder is still to be
+      issued (the sweep marks it done), in a state where the system may remind.
+    """
+    policy: ClockPolicy | None = None
+    calendar: HolidayCalendar | None = None
+    if call.state != from_state and (
+        call.state == State.APPROVED
+        or (call.state == State.ACCEPTED and from_state == State.RETURN_REQUESTED)
+    ):
+        policy = clock_policy(call.county_id)
+        calendar = HolidayCalendar.load(at.year, at.year + 1)
+        call.accept_due = _due(at, limits_for(call, policy).accept, policy.hours, calendar)
+    lead = _lead(call)
+    reminders = dict(call.reminders or {})
+    limits: Limits | None = None
+    for name, due in _dues(call, lead).items():
+        if reminder_entry(call, name, due) is not None:
+            continue
+        if policy is None:
+            policy = clock_policy(call.county_id)
+        if calendar is None:
+            calendar = HolidayCalendar.load(at.year, at.year + 1)
+        if limits is None:
+            limits = limits_for(call, policy)
+        moment = remind_moment(
+            at,
+            due,
+            _clock_limit(limits, name),
+            share=policy.remind_share,
+            hours=policy.hours,
+            calendar=calendar,
+        )
+        reminders[name] = {"deadline": iso(due), "at": iso(moment)}
+    call.reminders = reminders
+    clock = running_clock(call, lead) if call.state in OPEN else None
+    call.next_deadline = clock[1] if clock else None
+    call.remind_at = None
+    if clock is not None and call.state in REMIND_STATES:
+        entry = reminder_entry(call, *clock)
+        if entry is not None and not entry.get("done"):
+            call.remind_at = parse_iso(entry.get("at"))

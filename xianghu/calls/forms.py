@@ -21,7 +21,8 @@ from xianghu.regions.models import Organisation, Region
 
 from .attachments import PHOTO_ACTIONS
 from .models import Call, Urgency
-from .workflow import Evaluation, Transition
+from .services import evidence_required
+from .workflow import TEXT_MAX, Evaluation, Transition
 
 
 def _textarea(rows: int = 3) -> forms.Textarea:
@@ -181,7 +182,8 @@ class ActionForm(DomainErrorMixin, forms.Form):
 
     `organisations` are the choices of a lead/assisting (dispatch, rule); `suggested`
     the list's suggestion (lead id, assisting ids); `calls` the choices of `into`
-    (merge)."""
+    (merge); `assist_only` says the call is on a township-primary item (accepting it
+    accepts a request for assistance)."""
 
     expected_state = forms.CharField(widget=forms.HiddenInput)
 
@@ -194,17 +196,19 @@ class ActionForm(DomainErrorMixin, forms.Form):
         suggested: tuple[int | None, Sequence[int]] = (None, ()),
         calls: Sequence[Call] = (),
         items: Sequence[Item] = (),
+        assist_only: bool = False,
         **kwargs: Any,
     ) -> None:
         kwargs.setdefault("prefix", transition.action)
         super().__init__(*args, **kwargs)
         self.transition = transition
+        self.assist_only = assist_only
         requires = set(transition.requires)
         action = transition.action
         for name in transition.requires:
             if name in TEXT_LABELS:
                 self.fields[name] = forms.CharField(
-                    label=TEXT_LABELS[name], max_length=2000, widget=_textarea()
+                    label=TEXT_LABELS[name], max_length=TEXT_MAX, widget=_textarea()
                 )
             elif name in CHOICE_LABELS:
                 labels = CHOICE_LABELS[name]
@@ -263,12 +267,44 @@ class ActionForm(DomainErrorMixin, forms.Form):
             )
         if action == "evaluate":
             self.fields["comment"] = forms.CharField(
-                label=_("Comment"), required=False, max_length=2000, widget=_textarea(2)
+                label=_("Comment"), required=False, max_length=TEXT_MAX, widget=_textarea(2)
             )
 
     @property
     def accepts_photos(self) -> bool:
         return self.transition.action in PHOTO_ACTIONS
+
+    @property
+    def photos_hint(self) -> str:
+        """When this action needs a photo (`services.evidence_required`); empty: never."""
+        action = self.transition.action
+        if not self.accepts_photos:
+            return ""
+        modes = self.transition.choices.get("mode")
+        if modes:
+            needed = [m for m in modes if evidence_required(action, {"mode": m})]
+            if not needed:
+                return ""
+            if len(needed) < len(modes):
+                return str(
+                    _("At least one photo is needed for: %(modes)s.")
+                    % {"modes": "、".join(str(MODE_LABELS.get(m, m)) for m in needed)}
+                )
+        elif not evidence_required(action, {}):
+            return ""
+        return str(_("At least one photo is needed."))
+
+    @property
+    def notice(self) -> str:
+        """What the user should know before taking the action."""
+        if self.transition.action == "accept" and self.assist_only:
+            return str(
+                _(
+                    "The item is the township's own duty (assistance only): accepting the "
+                    "call accepts a request for assistance, not a transfer of the duty."
+                )
+            )
+        return ""
 
     @property
     def has_approve(self) -> bool:

@@ -12,6 +12,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -113,6 +114,15 @@ class Call(models.Model):
     reopen_count = models.PositiveSmallIntegerField(_("times reopened"), default=0)
     # The earliest open deadline of the call; the supervision sweep reads only due rows.
     next_deadline = models.DateTimeField(_("next deadline"), null=True, blank=True)
+    # The platform's own clock: accept and dispatch by, set when the call reaches the
+    # platform (approved, or handed back by a granted return); kept as a record after.
+    accept_due = models.DateTimeField(_("accept and dispatch by"), null=True, blank=True)
+    # The moment the automatic reminder (催办) of the running clock falls due, while it is
+    # still to be issued; indexed, so the sweep finds due reminders without a scan.
+    remind_at = models.DateTimeField(_("reminder due at"), null=True, blank=True)
+    # Per clock: the deadline the reminder moment belongs to and that moment, computed
+    # when the deadline is set (`deadlines.refresh_call_clocks`).
+    reminders = models.JSONField(_("reminder moments"), default=dict, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("call")
@@ -132,6 +142,11 @@ class Call(models.Model):
                 fields=["next_deadline"],
                 condition=Q(next_deadline__isnull=False),
                 name="call_due_idx",
+            ),
+            models.Index(
+                fields=["remind_at"],
+                condition=Q(remind_at__isnull=False),
+                name="call_remind_idx",
             ),
         ]
 
@@ -326,6 +341,12 @@ class TimePolicy(models.Model):
     morning_end = models.TimeField(_("morning ends"))
     afternoon_start = models.TimeField(_("afternoon starts"))
     afternoon_end = models.TimeField(_("afternoon ends"))
+    remind_share = models.PositiveSmallIntegerField(
+        _("remind at (% of a clock)"),
+        default=50,
+        validators=[MinValueValidator(1), MaxValueValidator(99)],
+        help_text=_("The automatic reminder (催办) comes when this share of a clock has run."),
+    )
     updated_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("updated by"),
@@ -352,6 +373,12 @@ class UrgencyLimit(models.Model):
         TimePolicy, verbose_name=_("time policy"), on_delete=models.CASCADE, related_name="limits"
     )
     urgency = models.CharField(_("urgency"), max_length=16, choices=Urgency.choices)
+    accept = models.CharField(
+        _("accept and dispatch within"),
+        max_length=16,
+        blank=True,
+        help_text=_("The platform's own limit; empty: the default (0.5wd is half a working day)."),
+    )
     sign = models.CharField(_("sign within"), max_length=16)
     respond = models.CharField(_("respond within"), max_length=16)
     complete = models.CharField(_("complete within"), max_length=16)

@@ -1,4 +1,5 @@
-"""How an actor relates to a call: caller, caller's leader, platform, lead handler."""
+"""How an actor relates to a call: caller, caller's leader, platform, lead handler, and
+the assisting organisations (each signs for its own dispatch record and adds notes)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,28 @@ LEADER_ROLES = {Direction.UP: Role.TOWNSHIP_LEADER, Direction.DOWN: Role.DEPARTM
 
 def lead_dispatch(call: Call) -> Dispatch | None:
     return call.dispatches.filter(role=DispatchRole.LEAD, active=True).first()
+
+
+def acts_for(actor: Actor, organisation_id: int) -> bool:
+    """Whether the actor works for the organisation (its stationed agencies act for a
+    department)."""
+    return any(
+        grant.organisation_id == organisation_id
+        or (
+            grant.organisation_kind == OrgKind.STATIONED_AGENCY
+            and grant.parent_organisation_id == organisation_id
+        )
+        for grant in actor.grants
+    )
+
+
+def assisting_dispatches(*, actor: Actor, call: Call) -> list[Dispatch]:
+    """The active assisting dispatch records of the call that the actor works for."""
+    return [
+        d
+        for d in call.dispatches.filter(role=DispatchRole.ASSISTING, active=True)
+        if acts_for(actor, d.organisation_id)
+    ]
 
 
 def parties_of(*, actor: Actor | None, call: Call) -> set[str]:
@@ -37,12 +60,7 @@ def parties_of(*, actor: Actor | None, call: Call) -> set[str]:
                 parties.add(Party.CALLER_LEADER)
         if grant.role == Role.PLATFORM_OPERATOR and grant.county_id == call.county_id:
             parties.add(Party.PLATFORM)
-    lead = lead_dispatch(call)
-    if lead is not None:
-        for grant in actor.grants:
-            if grant.organisation_id == lead.organisation_id or (
-                grant.organisation_kind == OrgKind.STATIONED_AGENCY
-                and grant.parent_organisation_id == lead.organisation_id
-            ):
-                parties.add(Party.LEAD)
+    for dispatch in call.dispatches.filter(active=True):
+        if acts_for(actor, dispatch.organisation_id):
+            parties.add(Party.LEAD if dispatch.role == DispatchRole.LEAD else Party.ASSISTING)
     return parties

@@ -1,4 +1,5 @@
-"""A county's time policy (时限规则): its office hours and the limits of each urgency.
+"""A county's time policy (时限规则): its office hours, the limits of each urgency and the
+share of a clock after which the automatic reminder (催办) comes.
 
 Read with `time_policy_table` (what the page shows: the county's values, or the
 defaults); changed with `time_policy_update`, by a system administrator of the county.
@@ -24,10 +25,18 @@ from xianghu.core.workdays import WorkingHours
 from xianghu.regions.models import Region
 from xianghu.regions.roles import RegionLevel, Role
 
-from .deadlines import ClockPolicy, Limits, clock_policy
+from .deadlines import (
+    DEFAULT_REMIND_SHARE,
+    DEFAULTS,
+    ClockPolicy,
+    Limits,
+    clock_policy,
+    limit_text,
+    parse_accept_limit,
+)
 from .models import TimePolicy, Urgency, UrgencyLimit
 
-LIMIT_FIELDS = ("sign", "respond", "complete", "return_window", "evaluation")
+LIMIT_FIELDS = ("accept", "sign", "respond", "complete", "return_window", "evaluation")
 CAP_FIELDS = ("max_extensions", "max_extension_days")
 HOUR_FIELDS = ("morning_start", "morning_end", "afternoon_start", "afternoon_end")
 
@@ -82,12 +91,15 @@ def time_policy_update(
     county: Region,
     hours: Mapping[str, time],
     limits: Mapping[str, Mapping[str, Any]],
+    remind_share: Any = None,
 ) -> TimePolicy:
     """Set the county's office hours and the limits of every urgency (all or nothing).
 
     `limits` maps each urgency to its `sign`, `respond`, `complete`, `return_window`,
     `evaluation` (limits as in the lists), `use_item_limits`, `max_extensions` and
-    `max_extension_days` (None: no cap).
+    `max_extension_days` (None: no cap), and optionally `accept`, the platform's own
+    limit (also `0.5wd`, half a working day; empty: the default). `remind_share` is the
+    percentage of a clock after which the automatic reminder comes (1–99; None: 50).
     """
     if county.level != RegionLevel.COUNTY:
         raise InvalidInput(_("Time limits are set per county."), code="policy.not_a_county")
@@ -126,8 +138,11 @@ def time_policy_update(
         row = UrgencyLimit(urgency=urgency, use_item_limits=bool(given.get("use_item_limits")))
         for name in LIMIT_FIELDS:
             text = str(given.get(name) or "").strip()
+            if name == "accept" and not text:
+                text = limit_text(DEFAULTS[urgency].accept)
+            parse = parse_accept_limit if name == "accept" else parse_limit
             try:
-                setattr(row, name, str(parse_limit(text)))
+                setattr(row, name, limit_text(parse(text)))
             except DomainError as error:
                 problems.append(_problem(f"{urgency}-{name}", error.message))
         row.max_extensions = _cap(
@@ -137,6 +152,7 @@ def time_policy_update(
             given.get("max_extension_days"), f"{urgency}-max_extension_days", problems
         )
         rows.append(row)
+    share = _share(remind_share, problems)
     if problems:
         raise InvalidInput(
             _("The time limits were not saved: correct the fields marked."),
@@ -147,6 +163,7 @@ def time_policy_update(
         county=county,
         defaults={
             **{name: hours[name] for name in HOUR_FIELDS},
+            "remind_share": share,
             "updated_at": timezone.now(),
             "updated_by_id": actor.user_id,
         },
@@ -158,10 +175,22 @@ def time_policy_update(
     return policy
 
 
+def _share(value: Any, problems: list[dict[str, str]]) -> int:
+    if value in (None, ""):
+        return DEFAULT_REMIND_SHARE
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        number = 0
+    if not 1 <= number <= 99:
+        problems.append(_problem("remind_share", _("Give a whole percentage from 1 to 99.")))
+    return number
+
+
 def limits_as_form(limits: Limits) -> dict[str, Any]:
     """One urgency's limits as the form's initial values."""
     return {
-        **{name: str(getattr(limits, name)) for name in LIMIT_FIELDS},
+        **{name: limit_text(getattr(limits, name)) for name in LIMIT_FIELDS},
         "use_item_limits": limits.use_item_limits,
         "max_extensions": limits.max_extensions,
         "max_extension_days": limits.max_extension_days,

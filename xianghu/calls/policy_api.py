@@ -8,7 +8,7 @@ from typing import Any
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
-from ninja import Router, Schema
+from ninja import Field, Router, Schema
 
 from xianghu.core.actor import Actor
 from xianghu.core.api import ERROR_RESPONSES
@@ -22,6 +22,11 @@ router = Router(tags=["calls"])
 
 
 class UrgencyLimitsSchema(Schema):
+    accept: str | None = Field(
+        None,
+        description="The platform accepts and dispatches within this, from the call's "
+        "arrival (also `0.5wd`, half a working day); empty or absent: the default.",
+    )
     sign: str
     respond: str
     complete: str
@@ -37,6 +42,11 @@ class TimePolicySchema(Schema):
     morning_end: time
     afternoon_start: time
     afternoon_end: time
+    remind_share: int | None = Field(
+        None,
+        description="The automatic reminder (催办) comes when this percentage of a clock "
+        "has run (1–99); absent: 50.",
+    )
     limits: dict[str, UrgencyLimitsSchema]
 
 
@@ -65,6 +75,7 @@ def _out(county: Region) -> dict[str, Any]:
         "morning_end": hours.morning[1],
         "afternoon_start": hours.afternoon[0],
         "afternoon_end": hours.afternoon[1],
+        "remind_share": table.policy.remind_share,
         "limits": {u: policy.limits_as_form(lim) for u, lim in table.policy.limits.items()},
     }
 
@@ -85,9 +96,10 @@ def time_policy_get(request: HttpRequest, county_code: str) -> dict[str, Any]:
     description=(
         "All fields at once; a system administrator of the county only (403 "
         "`policy.forbidden`). Limits are written as in the lists (`30m`, `2h`, `2wh`, "
-        "`5wd`, `3d`); `limits` has one entry per urgency (urgent, normal, complex). 400 "
-        "`policy.invalid` with `detail = [{field, message}]` when anything is wrong; nothing "
-        "is saved then."
+        "`5wd`, `3d`; the platform's `accept` limit also `0.5wd`); `limits` has one entry "
+        "per urgency (urgent, normal, complex); `remind_share` (optional) is the share of "
+        "a clock after which the automatic reminder comes. 400 `policy.invalid` with "
+        "`detail = [{field, message}]` when anything is wrong; nothing is saved then."
     ),
 )
 def time_policy_put(
@@ -100,5 +112,6 @@ def time_policy_put(
         county=county,
         hours={name: getattr(payload, name) for name in policy.HOUR_FIELDS},
         limits={u: limits.dict() for u, limits in payload.limits.items()},
+        remind_share=payload.remind_share,
     )
     return _out(county)

@@ -12,13 +12,13 @@ from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
-from xianghu.catalog.limits import limit_label
 from xianghu.core.errors import InvalidInput, PermissionDenied
 from xianghu.core.http import XhRequest
 from xianghu.regions.current import current_membership
 from xianghu.regions.roles import GOVERNMENT_KINDS
 
 from . import policy
+from .deadlines import limit_text_label
 from .models import Urgency
 
 
@@ -52,7 +52,9 @@ def _rows(
                     if name == "use_item_limits"
                     else ("cap" if name in policy.CAP_FIELDS else "limit"),
                     "value": "" if value is None else value,
-                    "label": limit_label(str(values[name])) if name in policy.LIMIT_FIELDS else "",
+                    "label": limit_text_label(str(values[name]))
+                    if name in policy.LIMIT_FIELDS
+                    else "",
                     "error": errors.get(key, ""),
                 }
             )
@@ -77,6 +79,7 @@ def time_policy_page(request: XhRequest) -> HttpResponse:
         name: moment.strftime("%H:%M")
         for name, moment in zip(policy.HOUR_FIELDS, moments, strict=True)
     }
+    remind_share: Any = table.policy.remind_share
     if request.method == "POST":
         if not may_edit:
             raise PermissionDenied(
@@ -99,11 +102,13 @@ def time_policy_page(request: XhRequest) -> HttpResponse:
                 county=county,
                 hours={k: v for k, v in given_hours.items() if v is not None},
                 limits=limits,
+                remind_share=posted.get("remind_share", ""),
             )
         except InvalidInput as error:
             errors = {p["field"]: p["message"] for p in (error.detail or [])}
             messages.error(request, str(error.message))
             hours = {name: posted.get(name, "") for name in policy.HOUR_FIELDS}
+            remind_share = posted.get("remind_share", "")
         else:
             messages.success(request, _("The time limits were saved; they apply to new clocks."))
             return redirect("calls:time_policy")
@@ -114,6 +119,7 @@ def time_policy_page(request: XhRequest) -> HttpResponse:
             "table": table,
             "rows": _rows(table, posted, errors),
             "hours": hours,
+            "remind_share": remind_share,
             "may_edit": may_edit,
             "errors": errors,
         },

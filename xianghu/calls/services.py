@@ -12,6 +12,9 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -26,13 +29,17 @@ from xianghu.regions.models import Organisation, Region
 from xianghu.regions.roles import OrgKind
 
 from . import deadlines, signals
+from .attachments import PHOTO_ACTIONS, attachment_save, attachments_check
 from .models import Call, CallEvent, Direction, Dispatch, DispatchRole, Urgency
-from .parties import lead_dispatch, parties_of
+from .parties import assisting_dispatches, lead_dispatch, parties_of
 from .workflow import (
+    ASSISTING_MAX,
     BY_ACTION,
     CREATE,
     MERGE_TARGET_STATES,
     OPEN,
+    TEXT_FIELDS,
+    TEXT_MAX,
     Party,
     State,
     Transition,
@@ -53,6 +60,8 @@ def _organisation_of(actor: Actor | None, call: Call, party: str) -> int | None:
     elif party == Party.LEAD:
         lead = lead_dispatch(call)
         wanted = {lead.organisation_id} if lead else set()
+    elif party == Party.ASSISTING:
+        wanted = {d.organisation_id for d in assisting_dispatches(actor=actor, call=call)}
     for grant in actor.grants:
         if grant.organisation_id in wanted:
             return grant.organisation_id
@@ -137,6 +146,19 @@ def _validate_draft(caller: Organisation, draft: CallDraft) -> dict[str, Any]:
         )
     ):
         problems.append({"field": "latitude", "message": _("The coordinates are not valid.")})
+    elif (
+        draft.latitude is not None
+        and draft.longitude is not None
+        and county is not None
+        and not county.contains_point(draft.latitude, draft.longitude)
+    ):
+        problems.append(
+            {
+                "field": "latitude",
+                "code": "call.outside_county",
+                "message": _("The coordinates lie outside %(county)s.") % {"county": county.name},
+            }
+        )
     if draft.item is not None and county is not None:
         version = catalog_selectors.county_version_in_force(county=county)
         if version is None or draft.item.version_id != version.pk:
@@ -144,8 +166,18 @@ def _validate_draft(caller: Organisation, draft: CallDraft) -> dict[str, Any]:
         elif not draft.item.callable:
             problems.append({"field": "item", "message": _("This item cannot be called.")})
     if problems:
-        raise InvalidInput(_("The call is not complete."), code="call.invalid", detail=problems)
+        raise _invalid(_("The call is not complete."), problems)
     return {"title": title, "description": description}
+
+
+def _invalid(message: str, problems: list[dict[str, str]]) -> InvalidInput:
+    """One refusal for all the problems found: coded by their own code when they all
+    have the same one (`call.outside_county`, `call.text_too_long`), else `call.invalid`."""
+    codes = {problem.get("code") for problem in problems}
+    code = codes.pop() if len(codes) == 1 else None
+    if code is not None and len(problems) == 1:
+        message = problems[0]["message"]
+    return InvalidInput(message, code=code or "call.invalid", detail=problems)
 
 
 def _direction(caller: Organisation, draft: CallDraft) -> str:
@@ -266,11 +298,51 @@ def effect(action: str) -> Callable[[Effect], Effect]:
     return register
 
 
-def _check_data(transition: Transition, data: Mapping[str, Any]) -> dict[str, Any]:
-    problems = []
+def _check_data(
+    transition: Transition, data: Mapping[str, Any], *, system: bool = False
+) -> dict[str, Any]:
+    """The action's data, cleaned: only the fields the table lists for it (anything else
+    a client sends is dropped, so nobody can plant `default_evaluation`, `item_changed` and
+    the like into an event; the system's own data is built by code and kept), text
+    without control characters and at most `TEXT_MAX` characters."""
+    problems: list[dict[str, str]] = []
     clean: dict[str, Any] = {}
+    allowed_fields = transition.fields
     for key, value in data.items():
+        if not system and key not in allowed_fields:
+            continue
         clean[key] = clean_text(value) if isinstance(value, str) else value
+    for key in TEXT_FIELDS:
+        value = clean.get(key)
+        if value is None:
+            continue
+        if not isinstance(value, str):
+            problems.append({"field": key, "message": _("Give text.")})
+        elif len(value) > TEXT_MAX:
+            problems.append(
+                {
+                    "field": key,
+                    "code": "call.text_too_long",
+                    "message": _("At most %(max)s characters (this text has %(n)s).")
+                    % {"max": TEXT_MAX, "n": len(value)},
+                }
+            )
+    assisting = clean.get("assisting")
+    if assisting is not None and (
+        not isinstance(assisting, list | tuple) or len(assisting) > ASSISTING_MAX
+    ):
+        problems.append(
+            {
+                "field": "assisting",
+                "message": _("Give a list of at most %(max)s organisations.")
+                % {"max": ASSISTING_MAX},
+            }
+        )
+    if "as_assistance" in clean:
+        flag = _flag(clean["as_assistance"])
+        if flag is None:
+            problems.append({"field": "as_assistance", "message": _("Give true or false.")})
+        clean["as_assistance"] = flag
     for key in transition.requires:
         value = clean.get(key)
         if value is None or value == "":
@@ -284,10 +356,67 @@ def _check_data(transition: Transition, data: Mapping[str, Any]) -> dict[str, An
                 }
             )
     if problems:
-        raise InvalidInput(
-            _("Some information is missing or wrong."), code="call.invalid", detail=problems
-        )
+        raise _invalid(_("Some information is missing or wrong."), problems)
     return clean
+
+
+def _flag(value: Any) -> bool | None:
+    """A yes/no value from client data (None: not one)."""
+    if value in (True, "true", "1", 1, "yes"):
+        return True
+    if value in (False, "false", "0", 0, "no"):
+        return False
+    return None
+
+
+# The steps that need a photo unless `XH_EVIDENCE_REQUIRED` says otherwise.
+DEFAULT_EVIDENCE_REQUIRED = ("respond:on_site", "complete")
+
+
+def evidence_required(action: str, data: Mapping[str, Any]) -> bool:
+    """Whether the action, with this data, needs at least one photo with it.
+
+    `XH_EVIDENCE_REQUIRED` lists the actions that do: `"complete"`, or `"respond:on_site"`
+    for a response of one mode only (default: both of these). Only actions whose forms
+    take photos (`attachments.PHOTO_ACTIONS`) may be listed."""
+    for entry in getattr(settings, "XH_EVIDENCE_REQUIRED", DEFAULT_EVIDENCE_REQUIRED):
+        name, _sep, mode = str(entry).strip().partition(":")
+        if not name:
+            continue
+        if name not in PHOTO_ACTIONS:
+            raise ImproperlyConfigured(
+                f"XH_EVIDENCE_REQUIRED: {entry!r} is not an action that takes photos "
+                f"({', '.join(PHOTO_ACTIONS)})"
+            )
+        if name == action and (not mode or data.get("mode") == mode):
+            return True
+    return False
+
+
+def _check_evidence(
+    call: Call, action: str, data: Mapping[str, Any], photos: Sequence[Any]
+) -> None:
+    """Refuse photos on an action that takes none, and an action that needs evidence
+    (`evidence_required`) without a photo; nothing is written either way."""
+    if photos and action not in PHOTO_ACTIONS:
+        raise InvalidInput(
+            _("This action does not take photos."),
+            code="call.attachment_not_allowed",
+            detail={"actions": list(PHOTO_ACTIONS)},
+        )
+    if photos or not evidence_required(action, data):
+        return
+    # A submission may rest on the photos the call was created with.
+    if action == "submit" and call.attachments.exists():
+        return
+    message = (
+        _("Attach at least one photo of the result as evidence.")
+        if action == "complete"
+        else _("Attach at least one photo as evidence of this step.")
+    )
+    raise InvalidInput(
+        message, code="call.evidence_required", detail=[{"field": "photos", "message": message}]
+    )
 
 
 def _not_allowed(call: Call, action: str) -> Conflict:
@@ -313,8 +442,10 @@ def call_transition(
     data: Mapping[str, Any] | None = None,
     expected_state: str | None = None,
     at: datetime | None = None,
+    photos: Sequence[UploadedFile] = (),
 ) -> CallEvent:
-    """Take `action` on `call` as `actor` (None: the system)."""
+    """Take `action` on `call` as `actor` (None: the system), with `photos` as the
+    event's evidence (checked before anything is written, saved with the event)."""
     transition = BY_ACTION.get(action)
     if transition is None:
         raise InvalidInput(_("Unknown action."), code="call.unknown_action")
@@ -333,14 +464,17 @@ def call_transition(
         raise PermissionDenied(
             _("You are not the party of this call who can do this."), code="call.not_a_party"
         )
-    clean = _check_data(transition, data or {})
+    clean = _check_data(transition, data or {}, system=actor is None)
+    _check_evidence(locked, action, clean, photos)
+    attachments_check(photos)
     at = at or timezone.now()
     from_state = locked.state
     extra = _EFFECTS[action](locked, clean, at, actor) if action in _EFFECTS else {}
     locked.state = transition.next_state(from_state, clean)
     if locked.state != from_state:
         locked.state_changed_at = at
-    locked.next_deadline = deadlines.next_deadline(locked) if locked.state in OPEN else None
+    if locked.state in OPEN or from_state in OPEN:  # accept_due, next_deadline, remind_at
+        deadlines.refresh_call_clocks(locked, from_state=from_state, at=at)
     locked.save()
     event = _append(
         call=locked,
@@ -351,6 +485,9 @@ def call_transition(
         at=at,
         data={**clean, **extra},
     )
+    if actor is not None:
+        for photo in photos:
+            attachment_save(actor=actor, call=locked, upload=photo, event=event)
     transaction.on_commit(lambda: _after_commit(event))
     call.refresh_from_db()
     return event
@@ -390,22 +527,52 @@ def _accept(
     # The platform confirms the list item the caller chose, or corrects it (routing
     # suggests one): "item" is an item id, or empty for "outside the list"; absent, the
     # caller's choice stands.
-    if "item" not in data:
-        return {}
-    item = _accepted_item(call, data.get("item"))
-    if item == call.item:
-        return {}
-    if call.direction != Direction.UP:
+    extra: dict[str, Any] = {}
+    if "item" in data:
+        item = _accepted_item(call, data.get("item"))
+        if item != call.item:
+            if call.direction != Direction.UP:
+                raise InvalidInput(
+                    _("The item of a department's call is the department's to choose."),
+                    code="call.invalid",
+                    detail=[{"field": "item", "message": _("The item cannot be changed here.")}],
+                )
+            before = call.item.code if call.item else None
+            call.item = item
+            call.out_of_list = item is None
+            call.assist_only = bool(item and item.primary_level == "township")
+            extra = {"item": item.code if item else None, "item_from": before, "item_changed": True}
+    # A call on a township-primary item is accepted only as a request for assistance:
+    # the event says so, and a client that says otherwise is refused.
+    wanted = data.get("as_assistance")
+    if call.assist_only and wanted is False:
         raise InvalidInput(
-            _("The item of a department's call is the department's to choose."),
-            code="call.invalid",
-            detail=[{"field": "item", "message": _("The item cannot be changed here.")}],
+            _(
+                "The item is the township's own duty: the call can only be accepted as a "
+                "request for assistance."
+            ),
+            code="call.assistance_only",
+            detail=[
+                {
+                    "field": "as_assistance",
+                    "message": _("Only as a request for assistance."),
+                }
+            ],
         )
-    before = call.item.code if call.item else None
-    call.item = item
-    call.out_of_list = item is None
-    call.assist_only = bool(item and item.primary_level == "township")
-    return {"item": item.code if item else None, "item_from": before, "item_changed": True}
+    if not call.assist_only and wanted is True:
+        raise InvalidInput(
+            _("Only calls on the township's own items are accepted as requests for assistance."),
+            code="call.invalid",
+            detail=[
+                {
+                    "field": "as_assistance",
+                    "message": _("The item is not the township's own duty."),
+                }
+            ],
+        )
+    if call.assist_only or "as_assistance" in data:
+        extra["as_assistance"] = call.assist_only
+    return extra
 
 
 def _accepted_item(call: Call, value: Any) -> Item | None:
@@ -533,6 +700,43 @@ effect("sign")(_stamp("signed_at"))
 effect("respond")(_stamp("responded_at"))
 
 
+@effect("assist_sign")
+def _assist_sign(
+    call: Call, data: Mapping[str, Any], at: datetime, actor: Actor | None
+) -> dict[str, Any]:
+    # An assisting organisation signs for its own dispatch record (its sign clock).
+    mine = assisting_dispatches(actor=actor, call=call) if actor is not None else []
+    unsigned = [d for d in mine if d.signed_at is None]
+    if not unsigned:
+        raise Conflict(
+            _("Your organisation has already signed for its assisting task."),
+            code="call.already_signed",
+        )
+    for dispatch in unsigned:
+        dispatch.signed_at = at
+        dispatch.save(update_fields=["signed_at"])
+    return {"organisations": [d.organisation_id for d in unsigned]}
+
+
+@effect("note")
+def _note(call: Call, data: Mapping[str, Any], at: datetime, actor: Actor | None) -> dict[str, Any]:
+    # An assisting organisation's first note after signing is its response (its respond
+    # clock); before signing, it signs first. Other parties' notes change no clock.
+    mine = assisting_dispatches(actor=actor, call=call) if actor is not None else []
+    if not mine or Party.LEAD in parties_of(actor=actor, call=call):
+        return {}
+    if all(d.signed_at is None for d in mine):
+        raise Conflict(
+            _("Sign for your assisting task first."),
+            code="call.sign_first",
+        )
+    for dispatch in mine:
+        if dispatch.signed_at is not None and dispatch.responded_at is None:
+            dispatch.responded_at = at
+            dispatch.save(update_fields=["responded_at"])
+    return {}
+
+
 @effect("complete")
 def _complete(
     call: Call, data: Mapping[str, Any], at: datetime, actor: Actor | None
@@ -541,6 +745,10 @@ def _complete(
     if lead is not None:
         lead.completed_at = at
         lead.save(update_fields=["completed_at"])
+    # The call completes when the lead completes: the assisting clocks close with it.
+    call.dispatches.filter(
+        role=DispatchRole.ASSISTING, active=True, completed_at__isnull=True
+    ).update(completed_at=at)
     return {}
 
 
@@ -550,6 +758,12 @@ def _evaluate(
 ) -> dict[str, Any]:
     if data.get("evaluation") == "unsatisfied":
         call.reopen_count += 1
+        # Re-handling (重办) restarts the assisting organisations' clocks as well.
+        for assisting in call.dispatches.filter(role=DispatchRole.ASSISTING, active=True):
+            deadlines.restart_for_redo(dispatch=assisting, call=call, at=at)
+            assisting.save(
+                update_fields=["responded_at", "completed_at", "respond_due", "complete_due"]
+            )
         lead = lead_dispatch(call)
         if lead is not None:
             deadlines.restart_for_redo(dispatch=lead, call=call, at=at)

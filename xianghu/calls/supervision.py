@@ -1,28 +1,37 @@
-"""The supervision sweep (督办): yellow and red cards on the lead department's deadlines,
-supervision orders (督办单), and closing calls nobody evaluated in time.
+"""The supervision sweep (督办): automatic reminders (催办), yellow and red cards on the
+running clock, supervision orders (督办单), and closing calls nobody evaluated in time;
+and the overdue board's reads.
 
 `run_sweep` is run every minute by the worker (`tasks.supervision_sweep`, scheduled by
-`XH_PERIODIC_TASKS`) and on demand by `manage.py supervise`. Every card, order and
-automatic close is an action of the system party through `services.call_transition`, so it
-is an event in the call's log like any other step. The rules are in docs/workflow.md,
-section "Supervision (督办)":
+`XH_PERIODIC_TASKS`) and on demand by `manage.py supervise`. Every reminder, card, order
+and automatic close is an action of the system party through `services.call_transition`,
+so it is an event in the call's log like any other step. The rules are in
+docs/workflow.md, section "Supervision (督办)". The running clock is the platform's
+(`accept`: accept and dispatch) while the call waits for the platform, else the lead
+dispatch's (sign, respond, complete; `deadlines.running_clock`):
 
-- **yellow card** (黄牌预警) on an open deadline `d` of the lead dispatch at its *yellow
-  moment* `yellow_moment(d)`: the same wall-clock time (Asia/Shanghai) on the last working
-  day before `d`'s date — "one working day before the deadline" on the statutory calendar.
+- **reminder** (`remind` with `automatic: true`) once the county's share of the clock
+  (`remind_share`, default half) has run, while its deadline has not passed; once per
+  (clock, deadline), in the states where the workflow lets the system remind;
+- **yellow card** (黄牌预警) on an open deadline `d` at its *yellow moment*
+  `yellow_moment(d)`: the same wall-clock time (Asia/Shanghai) on the last working day
+  before `d`'s date — "one working day before the deadline" on the statutory calendar.
   Issued once per (clock, deadline), and only while `d` has not passed;
 - **red card** (红牌警示) once the deadline has passed (`now > d`), once per (clock, deadline);
-- **supervision order** (督办单) right after the red card on the completion deadline (once
-  per deadline), and when a call has been reopened twice or more (once per reopen count);
+- **supervision order** (督办单) right after the red card on any clock (once per
+  deadline) where the workflow allows one, and when a call has been reopened twice or more
+  (once per reopen count);
 - **automatic close** (超期未评价自动办结) of a call awaiting evaluation once its evaluation
   window (counted from the last `complete` event) has passed.
 
 The sweep is idempotent: what was issued is read from the call's events, never kept in
 memory, so a second sweep at the same moment writes nothing. Its cost grows with the calls
 that are due, not with all open calls: candidates come from indexed columns only
-(`Call.next_deadline`, `Call.state` with a bound on `state_changed_at`, and the
-`(action, at)` index of the events), and what they need is read in a fixed number of
-queries; only a call with something to do is locked and acted on.
+(`Call.next_deadline`, `Call.remind_at`, `Call.state` with a bound on `state_changed_at`,
+and the `(action, at)` index of the events), and what they need is read in a fixed number
+of queries; only a call with something to do is locked and acted on. `remind_at` holds a
+reminder only while it is to be issued: the sweep clears it when it issues the reminder,
+or when the reminder is no longer owed (the deadline passed first).
 """
 
 from __future__ import annotations
@@ -34,22 +43,36 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any, ClassVar
 
+from django.core.paginator import Page, Paginator
 from django.db import transaction
-from django.db.models import Q, Subquery
+from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from xianghu.catalog.limits import Limit, parse_limit
+from xianghu.core import access
+from xianghu.core.actor import Actor
 from xianghu.core.errors import DomainError
 from xianghu.core.workdays import CHINA_TZ, HolidayCalendar, deadline
+from xianghu.regions.models import Organisation
+from xianghu.regions.roles import OrgKind
 
-from . import deadlines, services
-from .deadlines import DEFAULT_POLICY, ClockPolicy
+from . import deadlines, selectors, services
+from .deadlines import (
+    DEFAULT_POLICY,
+    PLATFORM_STATES,
+    REMIND_STATES,
+    ClockPolicy,
+    reminder_entry,
+    running_clock,
+)
+from .deadlines import open_clock as open_clock  # the call page reads it from here
 from .models import Call, CallEvent, Dispatch, DispatchRole, UrgencyLimit
 from .workflow import BY_ACTION, State
 
 logger = logging.getLogger(__name__)
 
+REMIND = "remind"
 YELLOW = "yellow_card"
 RED = "red_card"
 SUPERVISE = "supervise"
@@ -67,7 +90,7 @@ REOPEN_SUPERVISION_AT = 2
 REOPEN_LOOKBACK = timedelta(days=7)
 
 # The events the sweep reads to know what was issued already (and when a call completed).
-_SWEEP_EVENTS = (YELLOW, RED, SUPERVISE, "complete")
+_SWEEP_EVENTS = (REMIND, YELLOW, RED, SUPERVISE, "complete")
 
 # What the lock-free look at a candidate reads (the action itself reloads the call).
 _CANDIDATE_FIELDS = (
@@ -78,6 +101,10 @@ _CANDIDATE_FIELDS = (
     "state_changed_at",
     "urgency",
     "reopen_count",
+    "next_deadline",
+    "accept_due",
+    "remind_at",
+    "reminders",
 )
 
 # Ten years without a working day is a broken calendar (as in core.workdays).
@@ -85,7 +112,12 @@ _MAX_DAYS = 3660
 
 
 def _clock_labels() -> dict[str, str]:
-    return {"sign": _("signing"), "respond": _("response"), "complete": _("completion")}
+    return {
+        "accept": _("acceptance and dispatch"),
+        "sign": _("signing"),
+        "respond": _("response"),
+        "complete": _("completion"),
+    }
 
 
 # --------------------------------------------------------------------------- the calendar
@@ -153,6 +185,7 @@ class SweepReport:
 
     now: datetime
     examined: int = 0
+    reminders: int = 0
     yellow_cards: int = 0
     red_cards: int = 0
     supervision_orders: int = 0
@@ -163,6 +196,7 @@ class SweepReport:
     warnings: list[str] = field(default_factory=list)
 
     _FIELDS: ClassVar[dict[str, str]] = {
+        REMIND: "reminders",
         YELLOW: "yellow_cards",
         RED: "red_cards",
         SUPERVISE: "supervision_orders",
@@ -182,13 +216,20 @@ class SweepReport:
 
     @property
     def total(self) -> int:
-        return self.yellow_cards + self.red_cards + self.supervision_orders + self.auto_closed
+        return (
+            self.reminders
+            + self.yellow_cards
+            + self.red_cards
+            + self.supervision_orders
+            + self.auto_closed
+        )
 
     def as_dict(self) -> dict[str, Any]:
         """The report as JSON (the task's return value)."""
         return {
             "now": self.now.isoformat(),
             "examined": self.examined,
+            "reminders": self.reminders,
             "yellow_cards": self.yellow_cards,
             "red_cards": self.red_cards,
             "supervision_orders": self.supervision_orders,
@@ -230,12 +271,13 @@ class SweepReport:
 
     def __str__(self) -> str:
         return _(
-            "Supervision sweep at %(now)s: %(examined)s calls examined; %(yellow)s yellow "
-            "cards, %(red)s red cards, %(orders)s supervision orders, %(closed)s closed "
-            "without evaluation; %(errors)s skipped."
+            "Supervision sweep at %(now)s: %(examined)s calls examined; %(reminders)s "
+            "reminders, %(yellow)s yellow cards, %(red)s red cards, %(orders)s supervision "
+            "orders, %(closed)s closed without evaluation; %(errors)s skipped."
         ) % {
             "now": self.now.astimezone(CHINA_TZ).strftime("%Y-%m-%d %H:%M:%S"),
             "examined": self.examined,
+            "reminders": self.reminders,
             "yellow": self.yellow_cards,
             "red": self.red_cards,
             "orders": self.supervision_orders,
@@ -254,31 +296,8 @@ def _short(iso: str) -> str:
 # --------------------------------------------------------------------------- the rules
 
 
-def _iso(moment: datetime) -> str:
-    """How deadlines are written into event data: ISO 8601 in Asia/Shanghai."""
-    return moment.astimezone(CHINA_TZ).isoformat()
-
-
-def _parse(value: Any) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return None if timezone.is_naive(parsed) else parsed
-
-
-def open_clock(dispatch: Dispatch) -> tuple[str, datetime] | None:
-    """The dispatch's clock that is running now and its deadline (as
-    `deadlines.next_deadline` counts them: sign, then respond, then complete)."""
-    if dispatch.signed_at is None and dispatch.sign_due:
-        return "sign", dispatch.sign_due
-    if dispatch.responded_at is None and dispatch.respond_due:
-        return "respond", dispatch.respond_due
-    if dispatch.completed_at is None and dispatch.complete_due:
-        return "complete", dispatch.complete_due
-    return None
+_iso = deadlines.iso
+_parse = deadlines.parse_iso
 
 
 @dataclass
@@ -296,6 +315,8 @@ class _History:
         if action == SUPERVISE and data.get("reason") == "reopened":
             self.issued.add((SUPERVISE, "reopened", data.get("reopen_count")))
             return
+        if action == REMIND and not data.get("automatic"):
+            return  # a platform operator's reminder does not stand for the automatic one
         due = _parse(data.get("deadline"))
         if due is not None:
             self.issued.add((action, data.get("clock"), due))
@@ -316,21 +337,33 @@ def _plan(
     now: datetime,
     calendar: HolidayCalendar,
     policy: ClockPolicy,
+    platform: int | None = None,
 ) -> list[tuple[str, dict[str, Any]]]:
     """The actions the sweep owes `call` at `now`, in order (pure: no queries, given a
-    loaded calendar)."""
+    loaded calendar). `platform` is the county's platform centre (the organisation the
+    platform's clock is charged to)."""
     plan: list[tuple[str, dict[str, Any]]] = []
     issued = history.issued
-    clock = open_clock(lead) if lead is not None and call.state in CARD_STATES else None
-    if clock is not None and lead is not None:
+    clock = running_clock(call, lead) if call.state in CARD_STATES else None
+    if clock is not None:
         name, due = clock
-        base = {"clock": name, "deadline": _iso(due), "organisation": lead.organisation_id}
+        organisation = platform if name == "accept" else (lead.organisation_id if lead else None)
+        base = {"clock": name, "deadline": _iso(due), "organisation": organisation}
         if now > due:
             if (RED, name, due) not in issued:
                 plan.append((RED, base))
-            if name == "complete" and (SUPERVISE, name, due) not in issued:
+            if call.state in SUPERVISE_STATES and (SUPERVISE, name, due) not in issued:
                 plan.append((SUPERVISE, {**base, "reason": "overdue"}))
         else:
+            entry = reminder_entry(call, name, due)
+            remind = _parse(entry.get("at")) if entry is not None else None
+            if (
+                remind is not None
+                and now >= remind
+                and call.state in REMIND_STATES
+                and (REMIND, name, due) not in issued
+            ):
+                plan.append((REMIND, {**base, "automatic": True, "remind_at": _iso(remind)}))
             moment = yellow_moment(due, calendar=calendar)
             if now >= moment and (YELLOW, name, due) not in issued:
                 plan.append((YELLOW, {**base, "yellow_at": _iso(moment)}))
@@ -358,9 +391,11 @@ def _plan(
 def _candidates(now: datetime, calendar: HolidayCalendar) -> dict[int, Call]:
     """The calls that may owe an action at `now`, from indexed columns only."""
     calls: dict[int, Call] = {}
-    # Deadlines before the horizon, in a state that can be carded (call_due_idx).
+    # Deadlines before the horizon, in a state that can be carded (call_due_idx), and
+    # reminders due (call_remind_idx).
     due = Call.objects.filter(
-        next_deadline__lt=due_horizon(now, calendar=calendar), state__in=CARD_STATES
+        Q(next_deadline__lt=due_horizon(now, calendar=calendar), state__in=CARD_STATES)
+        | Q(remind_at__lte=now, state__in=REMIND_STATES)
     )
     # Awaiting evaluation for at least the shortest evaluation window (the state index;
     # state_changed_at is the time of the last `complete`).
@@ -394,9 +429,20 @@ def _shortest_evaluation_window() -> timedelta:
     return min(_shortest(limit) for limit in windows)
 
 
+def _platforms(county_ids: Iterable[int]) -> dict[int, int]:
+    """The platform centre of each county (the first one, as dispatch finds it)."""
+    found: dict[int, int] = {}
+    rows = Organisation.objects.filter(
+        county_id__in=set(county_ids), kind=OrgKind.PLATFORM_CENTRE
+    ).order_by("kind", "name", "pk")
+    for county_id, pk in rows.values_list("county_id", "pk"):
+        found.setdefault(county_id, pk)
+    return found
+
+
 def run_sweep(*, now: datetime | None = None) -> SweepReport:
-    """Issue the cards, supervision orders and automatic closes due at `now` (default:
-    the current time); see the module's docstring for the rules."""
+    """Issue the reminders, cards, supervision orders and automatic closes due at `now`
+    (default: the current time); see the module's docstring for the rules."""
     now = now or timezone.now()
     if timezone.is_naive(now):
         raise ValueError("the sweep needs a timezone-aware time")
@@ -417,25 +463,56 @@ def run_sweep(*, now: datetime | None = None) -> SweepReport:
         .order_by()
         .values_list("call_id", "action", "data", "at")
     )
+    waiting = {c.county_id for c in calls.values() if c.state in PLATFORM_STATES}
+    platforms = _platforms(waiting) if waiting else {}
 
     for call_id, call in calls.items():
         # A lock-free look first: most candidates owe nothing (not yet at their yellow
         # moment, or carded already), and cost no further query.
+        policy = policies.get(call.county_id, DEFAULT_POLICY)
         plan = _plan(
             call,
             leads.get(call_id),
             histories[call_id],
             now=now,
             calendar=calendar,
-            policy=policies.get(call.county_id, DEFAULT_POLICY),
+            policy=policy,
+            platform=platforms.get(call.county_id),
         )
         if plan:
-            policy = policies.get(call.county_id, DEFAULT_POLICY)
-            _act(call, now=now, calendar=calendar, policy=policy, report=report)
+            _act(
+                call,
+                now=now,
+                calendar=calendar,
+                policy=policy,
+                platform=platforms.get(call.county_id),
+                report=report,
+            )
+        elif call.remind_at is not None and call.remind_at <= now:
+            # The reminder is no longer owed (its deadline passed first, or it was
+            # issued): the call leaves the reminder index.
+            _reminder_done(call, lead=leads.get(call_id))
     report.warnings = [w.message for w in calendar.warnings]
     if report.total or report.errors:
         logger.info("%s", report)
     return report
+
+
+def _marked(call: Call, lead: Dispatch | None) -> dict[str, Any]:
+    """The call's reminder moments with the running clock's marked done."""
+    reminders = dict(call.reminders or {})
+    clock = running_clock(call, lead)
+    if clock is not None and reminder_entry(call, *clock) is not None:
+        reminders[clock[0]] = {**reminders[clock[0]], "done": True}
+    return reminders
+
+
+def _reminder_done(call: Call, *, lead: Dispatch | None) -> None:
+    """Take the call out of the reminder index, unless it changed meanwhile (then the
+    transition that changed it has set `remind_at` afresh)."""
+    Call.objects.filter(
+        pk=call.pk, remind_at=call.remind_at, next_deadline=call.next_deadline
+    ).update(remind_at=None, reminders=_marked(call, lead))
 
 
 def _act(
@@ -445,6 +522,7 @@ def _act(
     calendar: HolidayCalendar,
     policy: ClockPolicy,
     report: SweepReport,
+    platform: int | None = None,
 ) -> None:
     """Lock the call, decide again on fresh data (another sweep may have acted
     meanwhile) and take the actions through the transition service."""
@@ -458,7 +536,9 @@ def _act(
             .order_by()
             .values_list("call_id", "action", "data", "at")
         )[locked.pk]
-        plan = _plan(locked, lead, history, now=now, calendar=calendar, policy=policy)
+        plan = _plan(
+            locked, lead, history, now=now, calendar=calendar, policy=policy, platform=platform
+        )
         for action, data in plan:
             try:
                 services.call_transition(actor=None, call=locked, action=action, data=data, at=now)
@@ -468,4 +548,192 @@ def _act(
                 logger.warning("supervision: %s %s refused: %s", locked.number, action, error.code)
                 report.failed(locked, action, error)
                 return
+            if action == REMIND:
+                # Issued: the call leaves the reminder index (the transition, which cannot
+                # see its own event yet, kept the moment).
+                locked.remind_at = None
+                locked.reminders = _marked(locked, lead)
+                locked.save(update_fields=["remind_at", "reminders"])
             report.done(locked, action, data)
+        if locked.remind_at is not None and locked.remind_at <= now:
+            locked.remind_at = None
+            locked.reminders = _marked(locked, lead)
+            locked.save(update_fields=["remind_at", "reminders"])
+
+
+# --------------------------------------------------------------------------- the overdue board
+
+BOARD_PAGE_SIZE = 50
+BOARD_CLOCKS = ("accept", "sign", "respond", "complete")
+BOARD_CARDS = ("red", "yellow")
+#: The supervision events the board shows with each call.
+BOARD_EVENTS = (REMIND, YELLOW, RED, SUPERVISE)
+
+
+@dataclass(frozen=True)
+class BoardFilters:
+    """The board's filters; empty values do not filter. `card`: "red" for calls whose
+    running clock has passed, "yellow" for those due before the horizon but not yet."""
+
+    township: int | None = None
+    department: int | None = None
+    clock: str = ""
+    card: str = ""
+
+    @classmethod
+    def from_query(cls, query: Mapping[str, Any]) -> BoardFilters:
+        def number(key: str) -> int | None:
+            value = str(query.get(key) or "")
+            return int(value) if value.isdigit() else None
+
+        clock = str(query.get("clock") or "")
+        card = str(query.get("card") or "")
+        return cls(
+            township=number("township"),
+            department=number("department"),
+            clock=clock if clock in BOARD_CLOCKS else "",
+            card=card if card in BOARD_CARDS else "",
+        )
+
+
+@dataclass
+class BoardRow:
+    call: Call
+    lead: str
+    clock: str
+    due: datetime | None
+    overdue: bool
+    cards: list[tuple[str, str, str]]
+
+
+@dataclass
+class Board:
+    page: Page
+    rows: list[BoardRow]
+    horizon: datetime
+    filters: BoardFilters
+
+
+def _clock_q(name: str) -> Q:
+    """The calls whose running clock is `name` (as `deadlines.running_clock` says)."""
+    if name == "accept":
+        return Q(state__in=PLATFORM_STATES)
+    sign = Q(signed_at__isnull=True, sign_due__isnull=False)
+    respond = Q(responded_at__isnull=True, respond_due__isnull=False)
+    complete = Q(completed_at__isnull=True, complete_due__isnull=False)
+    running = {"sign": sign, "respond": ~sign & respond, "complete": ~sign & ~respond & complete}
+    leads = Dispatch.objects.filter(
+        running[name], call=OuterRef("pk"), active=True, role=DispatchRole.LEAD
+    )
+    return ~Q(state__in=PLATFORM_STATES) & Q(Exists(leads))
+
+
+def board_calls(
+    *, actor: Actor, now: datetime, horizon: datetime, filters: BoardFilters
+) -> QuerySet[Call]:
+    """The open calls the actor may see whose running clock has passed or ends before
+    `horizon`, earliest deadline first, with their lead (`active_leads`)."""
+    qs = selectors.call_list(
+        actor=actor, filters=selectors.CallFilters(states=tuple(CARD_STATES))
+    ).filter(next_deadline__lt=horizon)
+    if filters.township is not None:
+        qs = qs.filter(Q(caller_id=filters.township) | Q(callee_id=filters.township))
+    if filters.department is not None:
+        leads = Dispatch.objects.filter(
+            call=OuterRef("pk"),
+            active=True,
+            role=DispatchRole.LEAD,
+            organisation_id=filters.department,
+        )
+        qs = qs.filter(Exists(leads))
+    if filters.clock:
+        qs = qs.filter(_clock_q(filters.clock))
+    if filters.card == "red":
+        qs = qs.filter(next_deadline__lt=now)
+    elif filters.card == "yellow":
+        qs = qs.filter(next_deadline__gte=now)
+    return qs.order_by("next_deadline", "pk")
+
+
+def _board_events(actor: Actor, calls: list[Call]) -> dict[int, list[CallEvent]]:
+    """The reminders, cards and orders of these calls, in one query."""
+    qs = access.visible(
+        actor,
+        CallEvent.objects.filter(call_id__in=[c.pk for c in calls], action__in=BOARD_EVENTS),
+    ).order_by("call_id", "seq")
+    out: dict[int, list[CallEvent]] = defaultdict(list)
+    for event in qs:
+        out[event.call_id].append(event)
+    return out
+
+
+def _board_label(event: CallEvent) -> str:
+    label = str(BY_ACTION[event.action].label)
+    if event.action == REMIND and (event.data or {}).get("automatic"):
+        return _("%(action)s, automatic") % {"action": label}
+    return label
+
+
+def board(
+    *, actor: Actor, filters: BoardFilters, page: Any = 1, now: datetime | None = None
+) -> Board:
+    """One page (`BOARD_PAGE_SIZE` calls) of the overdue board, in a fixed number of
+    queries: count, calls, their leads, their supervision events, the calendar."""
+    now = now or timezone.now()
+    local = now.astimezone(CHINA_TZ)
+    calendar = HolidayCalendar.load(local.year, local.year + 1)
+    horizon = due_horizon(now, calendar=calendar)
+    paginator = Paginator(
+        board_calls(actor=actor, now=now, horizon=horizon, filters=filters), BOARD_PAGE_SIZE
+    )
+    current = paginator.get_page(page)
+    calls = list(current.object_list)
+    events = _board_events(actor, calls)
+    labels = _clock_labels()
+    rows = []
+    for call in calls:
+        leads = getattr(call, "active_leads", [])
+        lead = leads[0] if leads else None
+        clock = running_clock(call, lead)
+        rows.append(
+            BoardRow(
+                call=call,
+                lead=lead.organisation.name if lead is not None else "",
+                clock=labels[clock[0]] if clock else "",
+                due=clock[1] if clock else call.next_deadline,
+                overdue=call.next_deadline is not None and call.next_deadline < now,
+                cards=[
+                    (
+                        e.action,
+                        _board_label(e),
+                        " · ".join(
+                            v
+                            for v in (
+                                labels.get(str(e.data.get("clock")), ""),
+                                e.at.astimezone(CHINA_TZ).strftime("%Y-%m-%d %H:%M"),
+                            )
+                            if v
+                        ),
+                    )
+                    for e in events.get(call.pk, [])
+                ],
+            )
+        )
+    return Board(page=current, rows=rows, horizon=horizon, filters=filters)
+
+
+def board_choices(*, county_id: int | None) -> dict[str, list[Organisation]]:
+    """The townships and departments of the county, for the board's filters."""
+    if county_id is None:
+        return {"townships": [], "departments": []}
+    orgs = list(
+        Organisation.objects.filter(
+            county_id=county_id,
+            kind__in=(OrgKind.TOWNSHIP, OrgKind.DEPARTMENT),
+            is_active=True,
+        ).order_by("name", "pk")
+    )
+    return {
+        "townships": [o for o in orgs if o.kind == OrgKind.TOWNSHIP],
+        "departments": [o for o in orgs if o.kind == OrgKind.DEPARTMENT],
+    }

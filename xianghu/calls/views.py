@@ -37,18 +37,20 @@ from xianghu.core.actor import Actor
 from xianghu.core.errors import DomainError, NotFound, PermissionDenied
 from xianghu.core.http import XhRequest
 from xianghu.core.masking import mask_phone
-from xianghu.core.workdays import HolidayCalendar, coverage_warnings
+from xianghu.core.workdays import coverage_warnings
 from xianghu.regions.current import current_membership
 from xianghu.regions.models import Membership, Organisation, Region
 from xianghu.regions.roles import GOVERNMENT_KINDS, OrgKind, Role
 from xianghu.regions.selectors import townships_of_county
 
-from . import selectors, services
+from . import selectors, services, supervision
+from .access import may_see_overdue_board
 from .attachments import PHOTO_ACTIONS, attachment_save, attachments_check
 from .forms import CHOICE_LABELS, ActionForm, CallForm
 from .models import Attachment, Call, CallEvent, Direction, Dispatch, DispatchRole, Urgency
 from .panels import call_panels, form_panels
-from .supervision import CARD_STATES, due_horizon, open_clock
+from .parties import acts_for
+from .supervision import open_clock
 from .workflow import BY_ACTION, CREATE, OPEN, Party, State
 
 PAGE_SIZE = 20
@@ -392,10 +394,11 @@ def _when(value: Any) -> str:
 
 
 SUPERVISE_REASONS = {
-    "overdue": gettext_lazy("the completion deadline has passed"),
+    "overdue": gettext_lazy("a deadline has passed"),
     "reopened": gettext_lazy("reopened twice or more"),
 }
 EVENT_CLOCKS = {
+    "accept": gettext_lazy("acceptance and dispatch"),
     "sign": gettext_lazy("signing"),
     "respond": gettext_lazy("response"),
     "complete": gettext_lazy("completion"),
@@ -425,6 +428,8 @@ def _details(event: CallEvent) -> list[tuple[str, str]]:
                 "after": data.get("item") or _("outside the list"),
             },
         )
+    if data.get("as_assistance") is True:
+        add(_("Accepted as"), _("a request for assistance (the item is the township's own duty)"))
     if data.get("lead_name"):
         add(_("Lead"), data["lead_name"])
     if data.get("assisting_names"):
@@ -558,8 +563,22 @@ def _action_forms(
         if bound is not None and bound.transition.action == t.action:
             result.append(bound)
             continue
+        if t.action == "assist_sign" and not _unsigned_assisting(actor, call):
+            continue
         result.append(_action_form(actor, call, t.action, parties=parties))
     return result
+
+
+def _unsigned_assisting(actor: Actor, call: Call) -> bool:
+    """Whether the actor works for an assisting organisation that has not signed yet
+    (from the dispatches `selectors.call_get` loaded)."""
+    return any(
+        d.active
+        and d.role == DispatchRole.ASSISTING
+        and d.signed_at is None
+        and acts_for(actor, d.organisation_id)
+        for d in call.dispatches.all()
+    )
 
 
 def _action_form(
@@ -588,6 +607,8 @@ def _action_form(
     if action == "merge":
         kw["calls"] = _merge_choices(actor, call)
     initial: dict[str, Any] = {"expected_state": call.state}
+    if action == "accept":
+        kw["assist_only"] = call.assist_only
     if action == "accept" and Party.PLATFORM in parties and call.direction == Direction.UP:
         kw["items"] = _callable_items(call.caller)
         initial["item"] = str(call.item_id or "")
@@ -651,18 +672,16 @@ def call_act(request: XhRequest, pk: int, action: str) -> HttpResponse:
         return _render_call(request, call, bound=form, status=400)
     photos = request.FILES.getlist("photos") if action in PHOTO_ACTIONS else []
     try:
-        attachments_check(photos)
-        # One transaction: a refused photo rolls the action back too.
-        with transaction.atomic():
-            event = services.call_transition(
-                actor=actor,
-                call=call,
-                action=action,
-                data=form.data_for_service(),
-                expected_state=form.cleaned_data["expected_state"],
-            )
-            for photo in photos:
-                attachment_save(actor=actor, call=call, upload=photo, event=event)
+        # The service checks the photos (and whether the step needs one) before it
+        # writes anything, and saves them with the event in its transaction.
+        services.call_transition(
+            actor=actor,
+            call=call,
+            action=action,
+            data=form.data_for_service(),
+            expected_state=form.cleaned_data["expected_state"],
+            photos=photos,
+        )
     except DomainError as exc:
         if isinstance(exc, NotFound):
             raise
@@ -691,81 +710,37 @@ def attachment_download(request: XhRequest, pk: int) -> FileResponse:
 
 # ---- the overdue board ----------------------------------------------------------------------
 
-CARD_ACTIONS = ("yellow_card", "red_card", "supervise")
-
-
-def _cards(actor: Actor, calls: list[Call]) -> dict[int, list[CallEvent]]:
-    """The supervision events (cards and orders) of these calls, in one query."""
-    qs = access.visible(
-        actor,
-        CallEvent.objects.filter(call_id__in=[c.pk for c in calls], action__in=CARD_ACTIONS),
-    ).order_by("call_id", "seq")
-    out: dict[int, list[CallEvent]] = defaultdict(list)
-    for event in qs:
-        out[event.call_id].append(event)
-    return out
-
-
-@dataclass
-class BoardRow:
-    call: Call
-    lead: str
-    clock: Any
-    due: datetime | None
-    overdue: bool
-    cards: list[tuple[str, str, str]]
-
 
 @login_required
 def overdue_board(request: XhRequest) -> HttpResponse:
-    """Open calls whose running clock has passed or ends within the next working day,
-    by deadline; with their cards (yellow, red, supervision orders)."""
+    """Open calls whose running clock (the platform's, or the lead department's) has
+    passed or ends within the next working day, by deadline, 50 a page; filtered by
+    township, department, clock and card; with their reminders, cards and orders."""
     membership = _membership(request)
-    if membership is None or membership.role not in (
-        Role.PLATFORM_OPERATOR,
-        Role.DEPARTMENT_LEADER,
-    ):
+    if not may_see_overdue_board(membership):
         raise PermissionDenied()
-    actor = request.actor
-    now = timezone.now()
-    calendar = HolidayCalendar.load(now.year, now.year + 1)
-    horizon = due_horizon(now, calendar=calendar)
-    calls = list(
-        selectors.call_list(actor=actor, filters=selectors.CallFilters(states=tuple(CARD_STATES)))
-        .filter(next_deadline__lt=horizon)
-        .order_by("next_deadline", "pk")[:200]
-    )
-    cards = _cards(actor, calls)
-    rows = []
-    for call in calls:
-        leads = getattr(call, "active_leads", [])
-        clock = open_clock(leads[0]) if leads else None
-        rows.append(
-            BoardRow(
-                call=call,
-                lead=leads[0].organisation.name if leads else "",
-                clock=CLOCK_LABELS[clock[0]] if clock else "",
-                due=clock[1] if clock else call.next_deadline,
-                overdue=call.next_deadline is not None and call.next_deadline < now,
-                cards=[
-                    (
-                        e.action,
-                        str(BY_ACTION[e.action].label),
-                        " · ".join(
-                            str(v)
-                            for v in (
-                                EVENT_CLOCKS.get(e.data.get("clock"), ""),
-                                _when(e.at),
-                            )
-                            if v
-                        ),
-                    )
-                    for e in cards.get(call.pk, [])
-                ],
-            )
-        )
+    assert membership is not None  # may_see_overdue_board
+    filters = supervision.BoardFilters.from_query(request.GET)
+    found = supervision.board(actor=request.actor, filters=filters, page=request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
     return render(
         request,
         "calls/overdue.html",
-        {"rows": rows, "horizon": horizon, "calendar_warnings": coverage_warnings()},
+        {
+            "board": found,
+            "rows": found.rows,
+            "page": found.page,
+            "horizon": found.horizon,
+            "query": query.urlencode(),
+            "choices": supervision.board_choices(county_id=membership.organisation.county_id),
+            "clocks": [
+                ("accept", _("Accept and dispatch (platform)")),
+                ("sign", CLOCK_LABELS["sign"]),
+                ("respond", CLOCK_LABELS["respond"]),
+                ("complete", CLOCK_LABELS["complete"]),
+            ],
+            "cards": [("red", _("Overdue")), ("yellow", _("Due within the next working day"))],
+            "calendar_warnings": coverage_warnings(),
+        },
     )

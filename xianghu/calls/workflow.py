@@ -47,6 +47,7 @@ class Party(models.TextChoices):
     CALLER_LEADER = "caller_leader", _("A leader of the calling organisation")
     PLATFORM = "platform", _("The county platform centre")
     LEAD = "lead", _("The lead handling organisation")
+    ASSISTING = "assisting", _("An assisting organisation")
     SYSTEM = "system", _("The system (supervision sweep)")
 
 
@@ -71,6 +72,13 @@ class Transition:
     targets: tuple[str, ...] = ()  # the states `route` may choose (for the diagram)
     requires: tuple[str, ...] = ()
     choices: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    # Fields a client may add; anything else a client sends is dropped (`fields`).
+    optional: tuple[str, ...] = ()
+
+    @property
+    def fields(self) -> frozenset[str]:
+        """Every field a client may send with this action."""
+        return frozenset((*self.requires, *self.choices, *self.optional))
 
     def next_state(self, current: str, data: Mapping[str, Any]) -> str:
         if self.route is not None:
@@ -92,6 +100,12 @@ def _t(
 S, P = State, Party
 _WORKING = (S.DISPATCHED, S.SIGNED, S.IN_PROGRESS, S.REOPENED)
 
+# Free-text fields of the actions, and the most characters each may have.
+TEXT_FIELDS = ("reason", "text", "result", "comment")
+TEXT_MAX = 2000
+# The most assisting departments one dispatch may name.
+ASSISTING_MAX = 20
+
 TRANSITIONS: tuple[Transition, ...] = (
     _t("submit", _("Submit"), [S.DRAFT, S.RETURNED], [P.CALLER], S.SUBMITTED),
     _t(
@@ -109,7 +123,14 @@ TRANSITIONS: tuple[Transition, ...] = (
         S.RETURNED,
         requires=("reason",),
     ),
-    _t("accept", _("Accept"), [S.APPROVED], [P.PLATFORM], S.ACCEPTED),
+    _t(
+        "accept",
+        _("Accept"),
+        [S.APPROVED],
+        [P.PLATFORM],
+        S.ACCEPTED,
+        optional=("item", "as_assistance"),
+    ),
     _t(
         "reject",
         _("Return to the caller"),
@@ -118,8 +139,24 @@ TRANSITIONS: tuple[Transition, ...] = (
         S.RETURNED,
         requires=("reason",),
     ),
-    _t("dispatch", _("Dispatch"), [S.ACCEPTED], [P.PLATFORM], S.DISPATCHED, requires=("lead",)),
+    _t(
+        "dispatch",
+        _("Dispatch"),
+        [S.ACCEPTED],
+        [P.PLATFORM],
+        S.DISPATCHED,
+        requires=("lead",),
+        optional=("assisting",),
+    ),
     _t("sign", _("Sign for"), [S.DISPATCHED], [P.LEAD], S.SIGNED),
+    # An assisting organisation signs for its own dispatch record; the call's state is
+    # the lead's to move.
+    _t(
+        "assist_sign",
+        _("Sign for the assisting task (协办签收)"),
+        [*_WORKING, S.RETURN_REQUESTED, S.DISPUTED],
+        [P.ASSISTING],
+    ),
     _t(
         "request_return",
         _("Ask to return the call"),
@@ -151,6 +188,7 @@ TRANSITIONS: tuple[Transition, ...] = (
         [P.PLATFORM],
         S.DISPATCHED,
         requires=("reason",),
+        optional=("lead", "assisting"),
     ),
     _t(
         "respond",
@@ -165,7 +203,7 @@ TRANSITIONS: tuple[Transition, ...] = (
         "note",
         _("Add a progress note"),
         [S.IN_PROGRESS],
-        [P.LEAD, P.PLATFORM, P.CALLER],
+        [P.LEAD, P.ASSISTING, P.PLATFORM, P.CALLER],
         requires=("text",),
     ),
     _t(
@@ -202,6 +240,7 @@ TRANSITIONS: tuple[Transition, ...] = (
             "evaluation": tuple(Evaluation.values),
             "resolved": ("yes", "partly", "no"),
         },
+        optional=("comment",),
     ),
     _t("auto_close", _("Close without evaluation"), [S.AWAITING_EVALUATION], [P.SYSTEM], S.CLOSED),
     _t(
@@ -214,8 +253,10 @@ TRANSITIONS: tuple[Transition, ...] = (
     ),
     _t("withdraw", _("Withdraw"), [S.DRAFT, S.SUBMITTED, S.RETURNED], [P.CALLER], S.CANCELLED),
     _t("remind", _("Remind (催办)"), [*_WORKING], [P.PLATFORM, P.SYSTEM]),
-    _t("yellow_card", _("Yellow card"), [*_WORKING], [P.SYSTEM]),
-    _t("red_card", _("Red card"), [*_WORKING], [P.SYSTEM]),
+    # Cards also on the platform's own clock (accept and dispatch) while the call waits
+    # for the platform.
+    _t("yellow_card", _("Yellow card"), [S.APPROVED, S.ACCEPTED, *_WORKING], [P.SYSTEM]),
+    _t("red_card", _("Red card"), [S.APPROVED, S.ACCEPTED, *_WORKING], [P.SYSTEM]),
     _t(
         "supervise",
         _("Supervision order (督办单)"),

@@ -26,6 +26,7 @@ from __future__ import annotations
 import random
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -65,6 +66,15 @@ DEMO_API_KEYS = (
 PROVINCE_CODE, PROVINCE_NAME = "370000", "山东省"
 CITY_CODE, CITY_NAME = "371200", "鲁中市"
 COUNTY_CODE, COUNTY_NAME = "371221", "清河县"
+# The fictional county's bounding box (south, north, west, east), about 55 × 45 km: the
+# coordinates of its calls must lie inside it; the history's calls
+# (`history._coordinates`, within 0.16° of 36.70 N 116.90 E) do.
+COUNTY_BOUNDS = (
+    Decimal("36.450000"),
+    Decimal("36.950000"),
+    Decimal("116.650000"),
+    Decimal("117.150000"),
+)
 
 COUNTY_OFFICE_NAME = "清河县委县政府办公室（两办）"
 PLATFORM_CENTRE_NAME = "清河县乡呼县应指挥中心"
@@ -655,6 +665,14 @@ def _apply_regions(specs: Iterable[RegionSpec]) -> dict[str, Region]:
             level=spec.level,
             kind=spec.kind,
             parent=by_code[spec.parent_code] if spec.parent_code else None,
+        )
+    county = by_code[COUNTY_CODE]
+    if county.bounds != COUNTY_BOUNDS:
+        county.min_latitude, county.max_latitude = COUNTY_BOUNDS[:2]
+        county.min_longitude, county.max_longitude = COUNTY_BOUNDS[2:]
+        county.clean()
+        county.save(
+            update_fields=["min_latitude", "max_latitude", "min_longitude", "max_longitude"]
         )
     return by_code
 

@@ -11,8 +11,6 @@ consultations by topic, the ranking by period) and makes only what is missing.
 
 from __future__ import annotations
 
-import struct
-import zlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,6 +39,8 @@ from xianghu.participation.open import services as open_services
 from xianghu.regions.models import Membership, Organisation, Region
 from xianghu.regions.roles import SOCIETY_KINDS, OrgKind, RegionLevel, Role
 from xianghu.regions.selectors import actor_for_user
+
+from .evidence import evidence_photos, png_bytes
 
 # The personal data the demo cases carry (fictional; 170 numbers are the demo's range).
 DEMO_PHONE = "17000001234"
@@ -71,18 +71,6 @@ class OpenSummary:
     cases: int
     ranking: str | None
     consultations: int
-
-
-def _png() -> bytes:
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        body = kind + data
-        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
-
-    header = struct.pack(">IIBBBBB", 2, 2, 8, 0, 0, 0, 0)
-    pixels = zlib.compress(b"\x00\x80\x80\x00\x80\x80")
-    return (
-        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels) + chunk(b"IEND", b"")
-    )
 
 
 def _actor(username: str) -> Actor | None:
@@ -166,20 +154,30 @@ def _close_case(
     if call.state not in order:
         return call
     for actor, action, data in steps[order.index(State(call.state)) :]:
-        call_services.call_transition(actor=actor, call=call, action=action, data=data)
+        call_services.call_transition(
+            actor=actor,
+            call=call,
+            action=action,
+            data=data,
+            photos=evidence_photos(action, data),
+        )
     return call
 
 
 def _photo(call: Call) -> None:
     operator = _actor("operator")
     reporter = _member_actor(call.caller, Role.TOWNSHIP_REPORTER)
-    if operator is None or reporter is None or Attachment.objects.filter(call=call).exists():
+    if operator is None or reporter is None:
         return
-    photo = attachment_save(
-        actor=reporter,
-        call=call,
-        upload=SimpleUploadedFile("现场.png", _png(), content_type="image/png"),
-    )
+    # The first photo of the call (the department's evidence, where the rule asked for
+    # one), or one of the township's; clearing is idempotent.
+    photo = Attachment.objects.filter(call=call).order_by("pk").first()
+    if photo is None:
+        photo = attachment_save(
+            actor=reporter,
+            call=call,
+            upload=SimpleUploadedFile("现场.png", png_bytes(), content_type="image/png"),
+        )
     open_services.photo_clear(actor=operator, attachment=photo)
 
 

@@ -1,9 +1,12 @@
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
 from .roles import OrgKind, RegionKind, RegionLevel, Role
@@ -37,12 +40,50 @@ class Region(models.Model):
         related_name="children",
     )
     path = models.CharField(_("path"), max_length=128, db_index=True, editable=False)
+    # An optional bounding box (WGS-84 degrees): where set on a county, the coordinates
+    # of its calls must lie inside it (`calls.services`). All four or none.
+    min_latitude = models.DecimalField(
+        _("southernmost latitude"), max_digits=9, decimal_places=6, null=True, blank=True
+    )
+    max_latitude = models.DecimalField(
+        _("northernmost latitude"), max_digits=9, decimal_places=6, null=True, blank=True
+    )
+    min_longitude = models.DecimalField(
+        _("westernmost longitude"), max_digits=9, decimal_places=6, null=True, blank=True
+    )
+    max_longitude = models.DecimalField(
+        _("easternmost longitude"), max_digits=9, decimal_places=6, null=True, blank=True
+    )
 
     class Meta:
         verbose_name = _("region")
         verbose_name_plural = _("regions")
         ordering = ["code"]
         indexes = [models.Index(fields=["parent", "code"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(
+                    min_latitude__isnull=True,
+                    max_latitude__isnull=True,
+                    min_longitude__isnull=True,
+                    max_longitude__isnull=True,
+                )
+                | Q(
+                    # Spelt out: a comparison with NULL would let the check pass.
+                    min_latitude__isnull=False,
+                    max_latitude__isnull=False,
+                    min_longitude__isnull=False,
+                    max_longitude__isnull=False,
+                    min_latitude__gte=-90,
+                    max_latitude__lte=90,
+                    min_latitude__lte=F("max_latitude"),
+                    min_longitude__gte=-180,
+                    max_longitude__lte=180,
+                    min_longitude__lte=F("max_longitude"),
+                ),
+                name="region_bounds_all_or_none_in_order",
+            )
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -50,6 +91,38 @@ class Region(models.Model):
     def save(self, *args, **kwargs) -> None:
         self.path = f"{self.parent.path if self.parent else ''}{self.code}/"
         super().save(*args, **kwargs)
+
+    def clean(self) -> None:
+        bounds = self.bounds
+        given = [
+            b is not None
+            for b in (self.min_latitude, self.max_latitude, self.min_longitude, self.max_longitude)
+        ]
+        if any(given) and bounds is None:
+            raise ValidationError(_("Give all four limits of the bounding box, or none."))
+        if bounds is not None:
+            south, north, west, east = bounds
+            if not (-90 <= south <= north <= 90 and -180 <= west <= east <= 180):
+                raise ValidationError(
+                    _("The bounding box must run from south to north and from west to east.")
+                )
+
+    @property
+    def bounds(self) -> tuple[Decimal, Decimal, Decimal, Decimal] | None:
+        """(south, north, west, east), or None without a (complete) bounding box."""
+        south, north = self.min_latitude, self.max_latitude
+        west, east = self.min_longitude, self.max_longitude
+        if south is None or north is None or west is None or east is None:
+            return None
+        return Decimal(south), Decimal(north), Decimal(west), Decimal(east)
+
+    def contains_point(self, latitude: Decimal, longitude: Decimal) -> bool:
+        """Whether the point lies in the bounding box (True when there is none)."""
+        bounds = self.bounds
+        if bounds is None:
+            return True
+        south, north, west, east = bounds
+        return south <= latitude <= north and west <= longitude <= east
 
     def ancestor_codes(self) -> list[str]:
         return [c for c in self.path.split("/") if c]

@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from xianghu.calls import overview as reads
+from xianghu.calls.access import may_see_overdue_board
 from xianghu.calls.models import Call
 from xianghu.core.actor import Actor
 from xianghu.core.errors import PermissionDenied
@@ -39,8 +40,6 @@ OVERVIEW_ROLES = frozenset(
     }
 )
 COUNTY_ROLES = frozenset({Role.PLATFORM_OPERATOR, Role.ASSESSOR, Role.SYSTEM_ADMIN})
-# The roles that may also open the overdue board (calls.views.overdue_board).
-BOARD_ROLES = frozenset({Role.PLATFORM_OPERATOR, Role.DEPARTMENT_LEADER})
 
 CLOCK_LABELS = {
     "sign": gettext_lazy("Sign for"),
@@ -280,7 +279,7 @@ def overview_build(
         for row in reads.overview_most_overdue(calls=calls, period=period)
     ]
     links = [(_("Calls"), reverse("calls:list"))]
-    if membership.role in BOARD_ROLES:
+    if may_see_overdue_board(membership):
         links.append((_("Overdue board"), reverse("calls:overdue")))
     if may_see_gaps(membership):
         links.append((_("List gaps"), reverse("routing:gaps")))
