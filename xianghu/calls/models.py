@@ -342,7 +342,7 @@ class TimePolicy(models.Model):
     afternoon_start = models.TimeField(_("afternoon starts"))
     afternoon_end = models.TimeField(_("afternoon ends"))
     remind_share = models.PositiveSmallIntegerField(
-        _("remind at (% of a clock)"),
+        _("remind at (per cent of a clock)"),
         default=50,
         validators=[MinValueValidator(1), MaxValueValidator(99)],
         help_text=_("The automatic reminder (催办) comes when this share of a clock has run."),

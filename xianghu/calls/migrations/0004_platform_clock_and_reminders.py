@@ -33,7 +33,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='timepolicy',
             name='remind_share',
-            field=models.PositiveSmallIntegerField(default=50, help_text='The automatic reminder (催办) comes when this share of a clock has run.', validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(99)], verbose_name='remind at (% of a clock)'),
+            field=models.PositiveSmallIntegerField(default=50, help_text='The automatic reminder (催办) comes when this share of a clock has run.', validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(99)], verbose_name='remind at (per cent of a clock)'),
         ),
         migrations.AddField(
             model_name='urgencylimit',
