@@ -9,7 +9,14 @@ from xianghu.accounts.services import apikey_authenticate, apikey_create
 from xianghu.core import access
 from xianghu.core.actor import ANONYMOUS
 from xianghu.core.errors import NotFound, PermissionDenied
-from xianghu.regions.models import Membership, Organisation, Region
+from xianghu.regions import agencies
+from xianghu.regions.models import (
+    AgencyFunds,
+    HeadConsultation,
+    Membership,
+    Organisation,
+    Region,
+)
 from xianghu.regions.roles import Role
 from xianghu.regions.selectors import actor_for_user
 
@@ -136,6 +143,8 @@ MODEL_ACTIONS = {
     Membership: ("view", "change", "deactivate", "delete"),
     User: ("view", "change", "delete"),
     ApiKey: ("view", "manage", "delete"),
+    HeadConsultation: ("view", "opine", "decide", "delete"),
+    AgencyFunds: ("view", "change", "delete"),
 }
 
 
@@ -165,6 +174,17 @@ def test_can_and_visible_agree(world, user):
             role=Role.SYSTEM_ADMIN if org_key != "t1" else Role.TOWNSHIP_LEADER,
             name=f"key of {org_key}",
         )
+    # One head consultation and one funds record of a stationed agency (regions.agencies).
+    agencies.consultation_propose(
+        actor=actor(world, "police_leader"),
+        agency=world.orgs["agency"],
+        kind="appointment",
+        person_name="张建国",
+        proposal="拟任命张建国同志为所长。",
+    )
+    agencies.agency_funds_set(
+        actor=None, agency=world.orgs["agency"], managed_by_township=True, note="乡镇代管"
+    )
     if user == "anonymous":
         a = ANONYMOUS
     elif user == "api_key":

@@ -8,4 +8,8 @@ class RegionsConfig(AppConfig):
     verbose_name = _("Regions and organisations")
 
     def ready(self) -> None:
-        from . import access  # noqa: F401  (registers the access policies)
+        from . import access, agency_access  # noqa: F401  (registers the access policies)
+        from .agency_panels import autodiscover
+
+        # The panels of the stationed-agency page provided by higher apps (assessment).
+        autodiscover()

@@ -235,3 +235,160 @@ class Membership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} · {self.organisation} · {self.get_role_display()}"
+
+
+# ---- stationed agencies (派驻机构): head consultations and the funds arrangement
+# (docs/agencies.md)
+
+
+class ConsultationKind(models.TextChoices):
+    APPOINTMENT = "appointment", _("Appointment of the head")
+    REMOVAL = "removal", _("Removal of the head")
+
+
+class TownshipOpinion(models.TextChoices):
+    AGREE = "agree", _("Agree")
+    RESERVATIONS = "reservations", _("Agree with reservations")
+    DISAGREE = "disagree", _("Disagree")
+
+
+class ConsultationDecision(models.TextChoices):
+    APPROVED = "approved", _("Approved")
+    REJECTED = "rejected", _("Rejected")
+    WITHDRAWN = "withdrawn", _("Withdrawn")
+
+
+class HeadConsultation(models.Model):
+    """The host township's consultation on appointing or removing a stationed agency's
+    head: the parent department proposes, the host township's leader gives the
+    township's opinion (once), the parent department's leader decides (once, never
+    before the opinion). Written only by `regions.agencies`."""
+
+    agency = models.ForeignKey(
+        Organisation,
+        verbose_name=_("stationed agency"),
+        on_delete=models.PROTECT,
+        related_name="head_consultations",
+    )
+    kind = models.CharField(_("kind"), max_length=16, choices=ConsultationKind.choices)
+    person_name = models.CharField(_("person"), max_length=64)
+    position = models.CharField(_("position"), max_length=64, blank=True)
+    proposal = models.TextField(_("proposal"))
+    proposed_by_organisation = models.ForeignKey(
+        Organisation,
+        verbose_name=_("proposed by (organisation)"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    proposed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("proposed by"),
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    proposed_at = models.DateTimeField(_("proposed at"))
+    opinion = models.CharField(
+        _("township's opinion"), max_length=16, choices=TownshipOpinion.choices, blank=True
+    )
+    opinion_text = models.TextField(_("township's remarks"), blank=True)
+    opinion_organisation = models.ForeignKey(
+        Organisation,
+        verbose_name=_("opinion given by (organisation)"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    opinion_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("opinion given by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    opinion_at = models.DateTimeField(_("opinion given at"), null=True, blank=True)
+    decision = models.CharField(
+        _("decision"), max_length=16, choices=ConsultationDecision.choices, blank=True
+    )
+    decision_text = models.TextField(_("reasons for the decision"), blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("decided by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("head consultation")
+        verbose_name_plural = _("head consultations")
+        ordering = ["-proposed_at", "-pk"]
+        indexes = [models.Index(fields=["agency", "-proposed_at"])]
+        constraints = [
+            # The opinion and the decision are each given whole (value and moment).
+            models.CheckConstraint(
+                condition=Q(opinion="", opinion_at__isnull=True)
+                | (~Q(opinion="") & Q(opinion_at__isnull=False)),
+                name="consultation_opinion_whole",
+            ),
+            models.CheckConstraint(
+                condition=Q(decision="", decided_at__isnull=True)
+                | (~Q(decision="") & Q(decided_at__isnull=False)),
+                name="consultation_decision_whole",
+            ),
+            # Never decided before the township's opinion.
+            models.CheckConstraint(
+                condition=Q(decision="") | ~Q(opinion=""),
+                name="consultation_decided_after_opinion",
+            ),
+            # One open consultation per agency and kind.
+            models.UniqueConstraint(
+                fields=["agency", "kind"],
+                condition=Q(decision=""),
+                name="consultation_one_open_per_kind",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.agency} · {self.get_kind_display()} · {self.person_name}"
+
+    @property
+    def is_open(self) -> bool:
+        return not self.decision
+
+
+class AgencyFunds(models.Model):
+    """Whether a stationed agency's daily funds are managed by its host township (a flag
+    and a note, no accounting). No row: not managed by the township. Set by the county's
+    两办 through `regions.agencies.agency_funds_set`."""
+
+    agency = models.OneToOneField(
+        Organisation,
+        verbose_name=_("stationed agency"),
+        on_delete=models.CASCADE,
+        related_name="funds_arrangement",
+    )
+    managed_by_township = models.BooleanField(
+        _("daily funds managed by the host township"), default=False
+    )
+    note = models.CharField(_("note"), max_length=500, blank=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("updated by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    updated_at = models.DateTimeField(_("updated at"))
+
+    class Meta:
+        verbose_name = _("agency funds arrangement")
+        verbose_name_plural = _("agency funds arrangements")
+
+    def __str__(self) -> str:
+        return str(self.agency)
