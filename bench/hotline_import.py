@@ -11,7 +11,9 @@ the first run. Each run:
 1. writes the synthetic tickets as a GBK CSV (`hotline_import_lib.write_tickets`);
 2. empties the tickets table and imports the file with `manage.py hotline_import` in a
    child process (wall time, rows/s, peak RSS from `/usr/bin/time`): every ticket new;
-3. imports the same file again: every ticket updated (idempotency at scale);
+3. imports the same file again: every ticket updated (idempotency at scale), and reads
+   from PostgreSQL's statistics how many of those updates were HOT (in place, no index
+   entry: migration 0002 of integrations);
 4. `\\copy`s the same file with psql into a plain table of 18 text columns (no index, no
    check): the floor any import of these rows is compared with.
 
@@ -155,6 +157,25 @@ def _psql(config: dict[str, Any], command: str) -> tuple[float, int, str]:
     return _timed([*args, "-c", command], dict(os.environ))
 
 
+def _updates(table: str) -> tuple[int, int, str]:
+    """The table's updates and HOT updates so far (the children's statistics, sent when
+    they end), and its fillfactor."""
+    from django.db import connection
+
+    time.sleep(1.5)  # the statistics of a backend that ended reach the view shortly after
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_stat_clear_snapshot()")
+        cursor.execute(
+            "SELECT n_tup_upd, n_tup_hot_upd, "
+            "(SELECT coalesce(array_to_string(reloptions, ', '), 'fillfactor=100 (default)') "
+            "FROM pg_class WHERE oid = relid) "
+            "FROM pg_stat_user_tables WHERE relid = %s::regclass",
+            [table],
+        )
+        row = cursor.fetchone()
+    return int(row[0]), int(row[1]), str(row[2])
+
+
 def main(argv: list[str] | None = None) -> None:
     args = _args(argv)
     config = _setup(args.database_url)
@@ -198,9 +219,12 @@ def main(argv: list[str] | None = None) -> None:
     _log("import 1: every ticket new")
     first = _timed(cmd, env)
     _log(first[2].strip())
+    before = _updates(Ticket._meta.db_table)
     _log("import 2: the same file again, every ticket updated")
     second = _timed(cmd, env)
     _log(second[2].strip())
+    after = _updates(Ticket._meta.db_table)
+    updated, hot = after[0] - before[0], after[1] - before[1]
 
     columns = ", ".join(f"c{i} text" for i in range(len(HEADINGS)))
     _psql(
@@ -258,6 +282,11 @@ def main(argv: list[str] | None = None) -> None:
     print()
     print(
         f"Ratio import / COPY: {first[0] / copy[0]:.2f}× (new), {second[0] / copy[0]:.2f}× (updated)."
+    )
+    print()
+    print(
+        f"Tickets table: {after[2]}; updates of import 2: {updated:,}, "
+        f"of which HOT (in place, no index entry written): {hot:,}."
     )
 
 

@@ -41,7 +41,7 @@ from xianghu.core.errors import DomainError
 from .models import ImportRun, RunStatus, Ticket
 from .reader import REPLACEMENT, CsvReader, FileRefused, open_table
 from .rows import FIELDS, ROW_COLUMNS, RowError, RowParser, TicketRow, resolve_mapping
-from .sqlcheck import RawBatch, SqlCheckWriter, Written, bad_encoding, duplicate
+from .sqlcheck import BATCH_SETTINGS, RawBatch, SqlCheckWriter, Written, bad_encoding, duplicate
 
 logger = logging.getLogger(__name__)
 
@@ -149,6 +149,7 @@ class PgWriter:
         written = Written()
         with connection.cursor() as cursor:
             cursor.execute(self.create)
+            cursor.execute(BATCH_SETTINGS)
             # Emptied on commit; inside an outer transaction (tests) it must be emptied here.
             cursor.execute(f"TRUNCATE {self.STAGE}")
             with cursor.cursor.copy(self.copy) as copy:

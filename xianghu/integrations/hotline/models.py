@@ -246,18 +246,18 @@ class Ticket(models.Model):
             ),
         ]
         # Only two indexes are written for every imported ticket (the unique number and
-        # the received time); the others cover the few tickets the platform has handled.
+        # the received time); the other covers the few tickets the platform has handled
+        # (and `hotline_ticket_one_call` those turned into calls: the status updates).
+        # No index holds a column a re-import changes on every row (`updated_at`,
+        # `import_run_id`, …), so that PostgreSQL can update a re-imported ticket in place
+        # (a HOT update: no new index entry); the table's fillfactor leaves room on each
+        # page for it (migration 0002, docs/benchmarks.md "12345 hotline import").
         indexes = [
             models.Index(fields=["county", "-received_at"], name="hotline_ticket_received"),
             models.Index(
                 fields=["township", "disposition"],
                 condition=~Q(disposition="new"),
                 name="hotline_ticket_handed",
-            ),
-            models.Index(
-                fields=["county", "updated_at"],
-                condition=Q(call__isnull=False),
-                name="hotline_ticket_updated",
             ),
         ]
 

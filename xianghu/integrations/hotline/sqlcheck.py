@@ -65,10 +65,16 @@ from .rows import (
 )
 
 REPLACEMENT = "\ufffd"
-# Every character str.strip() removes, for btrim().
 FIRST_YEAR, LAST_YEAR = 1990, 2100  # the years rows.parse_datetime_cell accepts
 _PHONE_RE = "^[-0-9+() 转*#]*$"  # rows._PHONE_OK without the length (checked apart)
 _UPDATE_COLUMNS = (*ROW_COLUMNS, "source_id", "import_run_id", "updated_at")
+# For the batch's transaction only: memory for its joins and sorts, and the commit does
+# not wait for the WAL to reach the disk (a bulk load's usual setting: after a crash of
+# the server the last batches committed, with the run's counters, may be missing — no
+# ticket is half written, and the import is run again, idempotent by number).
+BATCH_SETTINGS = (
+    "SELECT set_config('work_mem', '64MB', true), set_config('synchronous_commit', 'off', true)"
+)
 _TYPES_SQL = {
     "received_at": "timestamptz",
     "deadline": "timestamptz",
@@ -402,7 +408,7 @@ class SqlCheckWriter:
                 else:
                     for cells in rows:
                         copy.write_row(cells)
-            cursor.execute("SET LOCAL work_mem = '64MB'")  # the batch's joins and sorts
+            cursor.execute(BATCH_SETTINGS)
             if self.lookups:
                 self._resolve(cursor)
             params = {
