@@ -3,12 +3,12 @@
 The lists themselves (catalogues, versions, items, diffs) are public: those reads work
 without authentication (`auth=None`) and show published and superseded versions to
 everyone, drafts only to the county's 编办 and system admins (an API key or a session,
-when sent, is honoured). Duties, the guard, change requests and admissions need a
+when sent, is honoured). Duties, the guard, change requests, admissions and guidance adoption need a
 session (with CSRF for writes) or an API key. Objects the caller may not see answer 404.
 """
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from django.db.models import Count, OuterRef, Prefetch, QuerySet, Subquery
 from django.http import HttpRequest
@@ -25,10 +25,13 @@ from xianghu.core.errors import InvalidInput, NotFound
 from xianghu.regions import selectors as region_selectors
 from xianghu.regions.models import Organisation
 
-from . import selectors, services
+from . import adoption, selectors, services
+from .access import adoption_catalogues
 from .guard import handoff_check
 from .models import (
     Admission,
+    AdoptionStatus,
+    AdoptionTask,
     Catalogue,
     ChangeRequest,
     DecisionStatus,
@@ -41,6 +44,11 @@ from .schemas import (
     AdmissionIn,
     AdmissionOut,
     AdmittedTaskOut,
+    AdoptIn,
+    AdoptionDecisionIn,
+    AdoptionStatusOut,
+    AdoptionTaskOut,
+    AdoptOut,
     CatalogueOut,
     ChangeRequestIn,
     ChangeRequestOut,
@@ -500,3 +508,113 @@ def admission_decide(request: HttpRequest, admission_id: int, payload: DecisionI
         actor=actor, admission=admission, approve=payload.approve, opinion=payload.opinion
     )
     return AdmissionOut.from_orm(admission)
+
+
+# ---- guidance adoption ------------------------------------------------------------------
+
+
+def _adoption_tasks(actor: Actor) -> QuerySet[AdoptionTask]:
+    return access.visible(actor, AdoptionTask.objects.select_related("catalogue__region", "update"))
+
+
+class AdoptionTaskFilter(Schema):
+    county: str | None = None
+    status: AdoptionStatus | None = None
+
+
+@router.get("/adoption-tasks", response={200: list[AdoptionTaskOut], **ERROR_RESPONSES})
+@paginate(PageNumberPagination, page_size=50)
+def adoption_task_list(
+    request: HttpRequest, filters: Query[AdoptionTaskFilter]
+) -> QuerySet[AdoptionTask]:
+    """The changes of new guidance versions that county lists adopt or decline, newest
+    guidance version first: a county's for its 编办, platform operators and assessors;
+    every county's below a province or city for its users; all for system admins.
+    Filter by `county` (a region code) and `status` (open, adopted, declined)."""
+    qs = _adoption_tasks(_actor(request))
+    if filters.county:
+        qs = qs.filter(catalogue__region__code=filters.county)
+    if filters.status:
+        qs = qs.filter(status=filters.status)
+    return qs.order_by(
+        "-update__new__valid_from", "-update__new__number", "kind", "item_code", "pk"
+    )
+
+
+@router.post("/adoption-tasks/adopt", response={200: AdoptOut, **ERROR_RESPONSES})
+def adoption_tasks_adopt(request: HttpRequest, payload: AdoptIn) -> dict[str, Any]:
+    """Adopt several open changes of one list together, all or none: one new version of
+    the list (`version_id`). Refusals as for one decision; 400
+    `catalog.adoption_other_list` for changes of different lists."""
+    actor = _actor(request)
+    wanted = set(payload.task_ids)
+    tasks = list(_adoption_tasks(actor).filter(pk__in=wanted))
+    if len(tasks) != len(wanted):
+        raise NotFound()
+    version = adoption.adoption_adopt(actor=actor, tasks=tasks, note=payload.note)
+    return {
+        "version_id": version.pk,
+        "tasks": list(_adoption_tasks(actor).filter(pk__in=wanted).order_by("pk")),
+    }
+
+
+@router.get("/adoption-tasks/{task_id}", response={200: AdoptionTaskOut, **ERROR_RESPONSES})
+def adoption_task_detail(request: HttpRequest, task_id: int) -> AdoptionTaskOut:
+    """One change to adopt (404 unless the caller may see it)."""
+    actor = _actor(request)
+    return AdoptionTaskOut.from_orm(access.get_visible(actor, _adoption_tasks(actor), pk=task_id))
+
+
+@router.post(
+    "/adoption-tasks/{task_id}/decision",
+    response={200: AdoptionTaskOut, **ERROR_RESPONSES},
+)
+def adoption_task_decide(
+    request: HttpRequest, task_id: int, payload: AdoptionDecisionIn
+) -> AdoptionTaskOut:
+    """The county's 编办 adopts the change (`adopt: true`: an approved change request
+    publishes a new version of the list at once; `reason` is an optional note) or
+    declines it (`adopt: false`, `reason` required: 400
+    `catalog.adoption_reason_required`). 403 `catalog.not_a_reviewer` for anyone else
+    who may see it (a province or city user, the county's platform), 404 for other
+    counties, 409 `catalog.adoption_decided` the second time, 400
+    `catalog.adoption_not_applicable` when the list cannot take the change as it is (an
+    item the county split or removed, a department it lacks): decline it instead."""
+    actor = _actor(request)
+    task = access.get_visible(actor, _adoption_tasks(actor), pk=task_id)
+    if payload.adopt:
+        adoption.adoption_adopt(actor=actor, tasks=[task], note=payload.reason)
+    else:
+        adoption.adoption_decline(actor=actor, task=task, reason=payload.reason)
+    return AdoptionTaskOut.from_orm(_adoption_tasks(actor).get(pk=task.pk))
+
+
+class AdoptionStatusFilter(Schema):
+    county: str | None = None
+
+
+@router.get("/adoption-status", response={200: list[AdoptionStatusOut], **ERROR_RESPONSES})
+def adoption_status(
+    request: HttpRequest, filters: Query[AdoptionStatusFilter]
+) -> list[AdoptionStatusOut]:
+    """Per county list the caller may follow (as for the tasks): how many changes of
+    the guidance are open, adopted and declined, and whether it is up to date."""
+    catalogues = adoption_catalogues(_actor(request))
+    if filters.county:
+        catalogues = catalogues.filter(region__code=filters.county)
+    return [
+        AdoptionStatusOut(
+            catalogue_id=row.catalogue.pk,
+            county_code=row.county.code,
+            county_name=row.county.name,
+            open=row.open,
+            adopted=row.adopted,
+            declined=row.declined,
+            total=row.total,
+            percent_decided=row.percent_decided,
+            up_to_date=row.up_to_date,
+            guidance_version_id=row.guidance.pk if row.guidance else None,
+            based_on_id=row.based_on.pk if row.based_on else None,
+        )
+        for row in selectors.guidance_adoption_statuses(catalogues=catalogues)
+    ]

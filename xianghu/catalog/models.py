@@ -13,6 +13,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class ScopeLevel(models.TextChoices):
@@ -413,3 +414,127 @@ class Admission(Reviewed):
 
     def __str__(self) -> str:
         return self.title
+
+
+class AdoptionStatus(models.TextChoices):
+    OPEN = "open", pgettext_lazy("adoption", "Open")
+    ADOPTED = "adopted", pgettext_lazy("adoption", "Adopted")
+    DECLINED = "declined", pgettext_lazy("adoption", "Declined")
+
+
+class GuidanceUpdate(models.Model):
+    """A new guidance version reaching a derived list: what changed from the guidance
+    version before it, one `AdoptionTask` per change (docs/catalog.md, "Guidance
+    versions and adoption"). One per derived list and new guidance version."""
+
+    catalogue = models.ForeignKey(
+        Catalogue,
+        verbose_name=_("catalogue"),
+        on_delete=models.CASCADE,
+        related_name="guidance_updates",
+    )
+    old = models.ForeignKey(
+        ListVersion,
+        verbose_name=_("earlier guidance version"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    new = models.ForeignKey(
+        ListVersion,
+        verbose_name=_("new guidance version"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("guidance update")
+        verbose_name_plural = _("guidance updates")
+        ordering = ["catalogue", "created_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["catalogue", "new"], name="guidance_update_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.catalogue.name}: v{self.old.number} → v{self.new.number}"
+
+
+class AdoptionTask(models.Model):
+    """One change of a new guidance version (an item added, modified or removed) that
+    the derived list's 编办 adopts into the list or declines with a reason."""
+
+    update = models.ForeignKey(
+        GuidanceUpdate,
+        verbose_name=_("guidance update"),
+        on_delete=models.CASCADE,
+        related_name="tasks",
+    )
+    catalogue = models.ForeignKey(
+        Catalogue,
+        verbose_name=_("catalogue"),
+        on_delete=models.CASCADE,
+        related_name="adoption_tasks",
+    )
+    kind = models.CharField(_("kind"), max_length=16, choices=ChangeKind.choices)
+    item_code = models.CharField(_("item code"), max_length=32)
+    item_name = models.CharField(_("item name"), max_length=200)
+    changes = models.JSONField(
+        _("changed fields"),
+        default=list,
+        blank=True,
+        help_text=_("For a modification: each changed field with its old and new value."),
+    )
+    status = models.CharField(
+        _("status"), max_length=16, choices=AdoptionStatus.choices, default=AdoptionStatus.OPEN
+    )
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("decided by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    reason = models.TextField(
+        _("reason"),
+        blank=True,
+        help_text=_("Why the change was declined, or a note on adopting it."),
+    )
+    change_request = models.ForeignKey(
+        ChangeRequest,
+        verbose_name=_("change request"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    result_version = models.ForeignKey(
+        ListVersion,
+        verbose_name=_("resulting version"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("adoption task")
+        verbose_name_plural = _("adoption tasks")
+        ordering = ["update", "kind", "item_code"]
+        constraints = [
+            models.UniqueConstraint(fields=["update", "item_code"], name="adoption_task_once"),
+            models.CheckConstraint(
+                condition=Q(status="open") | Q(decided_at__isnull=False),
+                name="adoption_task_decided_at",
+            ),
+        ]
+        indexes = [models.Index(fields=["catalogue", "status"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.item_code}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status == AdoptionStatus.OPEN

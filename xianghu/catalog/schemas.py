@@ -14,6 +14,8 @@ from xianghu.core.errors import InvalidInput
 from .limits import parse_limit
 from .models import (
     Admission,
+    AdoptionStatus,
+    AdoptionTask,
     Catalogue,
     ChangeKind,
     ChangeRequest,
@@ -360,3 +362,85 @@ class AdmissionOut(Schema):
     @staticmethod
     def resolve_townships(obj: Admission) -> list[Any]:
         return list(obj.townships.all())
+
+
+# ---- guidance adoption ------------------------------------------------------------------
+
+
+class AdoptionTaskOut(Schema):
+    """One change of a new guidance version for a derived list to adopt or decline."""
+
+    id: int
+    catalogue_id: int
+    county_code: str
+    county_name: str
+    guidance_old_id: int = Field(description="The guidance version the change is from.")
+    guidance_new_id: int = Field(description="The new guidance version that made it.")
+    kind: ChangeKind = Field(description="The item was added, modified or removed.")
+    item_code: str
+    item_name: str
+    changes: list[FieldChangeOut] = Field(
+        description="For a modification: each changed field, as in the diff."
+    )
+    status: AdoptionStatus
+    decided_by_id: int | None
+    decided_at: datetime | None
+    reason: str = Field(description="Why it was declined, or the note on adopting it.")
+    change_request_id: int | None = Field(
+        None, description="The approved change request that took it into the list."
+    )
+    result_version_id: int | None = Field(
+        None, description="The list's version in force after adopting it."
+    )
+    created_at: datetime
+
+    @staticmethod
+    def resolve_county_code(obj: AdoptionTask) -> str:
+        return obj.catalogue.region.code
+
+    @staticmethod
+    def resolve_county_name(obj: AdoptionTask) -> str:
+        return obj.catalogue.region.name
+
+    @staticmethod
+    def resolve_guidance_old_id(obj: AdoptionTask) -> int:
+        return obj.update.old_id
+
+    @staticmethod
+    def resolve_guidance_new_id(obj: AdoptionTask) -> int:
+        return obj.update.new_id
+
+
+class AdoptionDecisionIn(Schema):
+    adopt: bool = Field(description="true: adopt into the list; false: decline.")
+    reason: str = Field(
+        "", description="Required to decline (why not); an optional note when adopting."
+    )
+
+
+class AdoptIn(Schema):
+    task_ids: list[int] = Field(description="Open changes of one list, adopted together.")
+    note: str = ""
+
+
+class AdoptOut(Schema):
+    version_id: int = Field(description="The list's version in force afterwards.")
+    tasks: list[AdoptionTaskOut]
+
+
+class AdoptionStatusOut(Schema):
+    catalogue_id: int
+    county_code: str
+    county_name: str
+    open: int
+    adopted: int
+    declined: int
+    total: int
+    percent_decided: int
+    up_to_date: bool = Field(
+        description="Every change of every guidance version since the list's own is decided."
+    )
+    guidance_version_id: int | None = Field(None, description="The guidance version in force.")
+    based_on_id: int | None = Field(
+        None, description="The guidance version the list in force derives from."
+    )

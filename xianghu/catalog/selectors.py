@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Count, Prefetch, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -17,8 +17,11 @@ from xianghu.regions.roles import OrgKind
 
 from .models import (
     Admission,
+    AdoptionStatus,
+    AdoptionTask,
     Catalogue,
     DecisionStatus,
+    GuidanceUpdate,
     Item,
     ItemOrigin,
     ItemParty,
@@ -368,3 +371,160 @@ class DepartmentResolver:
             _("“%(name)s” is not an active department of %(county)s.")
             % {"name": name, "county": self.county_name},
         )
+
+
+# ---- guidance adoption ------------------------------------------------------------------
+
+
+def adoption_tasks(*, catalogue: Catalogue, status: str | None = None) -> QuerySet[AdoptionTask]:
+    """The adoption tasks of a derived list (docs/catalog.md, "Guidance versions and
+    adoption"), newest guidance version first, then by kind and item code."""
+    qs = AdoptionTask.objects.filter(catalogue=catalogue).select_related(
+        "update__old", "update__new", "decided_by", "result_version", "change_request"
+    )
+    if status:
+        qs = qs.filter(status=status)
+    return qs.order_by("-update__new__valid_from", "-update__new__number", "kind", "item_code")
+
+
+@dataclass
+class AdoptionProgress:
+    """How far a derived list has taken over the changes of its guidance catalogue."""
+
+    catalogue: Catalogue
+    open: int = 0
+    adopted: int = 0
+    declined: int = 0
+    # The guidance version in force now, and the one the list in force derives from.
+    guidance: ListVersion | None = None
+    based_on: ListVersion | None = None
+    # The newest guidance version whose changes reached the list as tasks.
+    latest_update: ListVersion | None = None
+
+    @property
+    def county(self) -> Region:
+        return self.catalogue.region
+
+    @property
+    def total(self) -> int:
+        return self.open + self.adopted + self.declined
+
+    @property
+    def decided(self) -> int:
+        return self.adopted + self.declined
+
+    @property
+    def percent_decided(self) -> int:
+        """Decided changes in per cent of all (100 when there were none)."""
+        return 100 if not self.total else int(self.decided * 100 / self.total)
+
+    @property
+    def up_to_date(self) -> bool:
+        """Every change of every guidance version since the list's own was decided."""
+        return self.open == 0 and (
+            self.guidance is None
+            or self.based_on is None
+            or self.guidance.pk == self.based_on.pk
+            or (self.latest_update is not None and self.latest_update.pk == self.guidance.pk)
+        )
+
+
+def with_adoption_counts(qs: QuerySet[Catalogue]) -> QuerySet[Catalogue]:
+    """`qs` annotated with `adoption_open`, `adoption_adopted` and `adoption_declined`
+    (the list's adoption tasks by status), in the same query."""
+    return qs.annotate(
+        **{
+            f"adoption_{status}": Count(
+                "adoption_tasks", filter=Q(adoption_tasks__status=status), distinct=True
+            )
+            for status in AdoptionStatus.values
+        }
+    )
+
+
+def adoption_counts(catalogue: Catalogue) -> AdoptionProgress:
+    """The progress of a catalogue annotated by `with_adoption_counts` (counts only)."""
+    return AdoptionProgress(
+        catalogue=catalogue,
+        open=getattr(catalogue, "adoption_open", 0),
+        adopted=getattr(catalogue, "adoption_adopted", 0),
+        declined=getattr(catalogue, "adoption_declined", 0),
+    )
+
+
+def guidance_adoption_statuses(
+    *, catalogues: Any = None, within: Region | None = None, at: datetime | None = None
+) -> list[AdoptionProgress]:
+    """Adoption progress of derived lists, in the order of their region codes: of
+    `catalogues` (a queryset or list; e.g. those an actor may see), else of every county
+    list, limited to the counties under `within` (a province or city) when given. A few
+    queries whatever the number of lists; reusable by oversight reports."""
+    if catalogues is None:
+        catalogues = Catalogue.objects.filter(level=ScopeLevel.COUNTY)
+    if isinstance(catalogues, QuerySet):
+        qs = catalogues
+    else:
+        qs = Catalogue.objects.filter(pk__in=[c.pk for c in catalogues])
+    if within is not None:
+        qs = qs.filter(region__path__startswith=within.path)
+    rows = list(qs.select_related("region").order_by("region__code", "pk"))
+    ids = [c.pk for c in rows]
+    counts: dict[int, dict[str, int]] = {}
+    for row in (
+        AdoptionTask.objects.filter(catalogue_id__in=ids)
+        .values("catalogue_id", "status")
+        .annotate(n=Count("pk"))
+        .order_by()
+    ):
+        counts.setdefault(row["catalogue_id"], {})[row["status"]] = row["n"]
+    at = at or timezone.now()
+    in_force: dict[int, ListVersion] = {}
+    for v in (
+        ListVersion.objects.filter(in_force_at(at), catalogue_id__in=ids)
+        .select_related("based_on")
+        .order_by("catalogue_id", "-valid_from")
+    ):
+        in_force.setdefault(v.catalogue_id, v)
+    guidance_ids = {v.based_on.catalogue_id for v in in_force.values() if v.based_on}
+    guidance_ids |= {c.guidance_id for c in rows if c.guidance_id}
+    guidance: dict[int, ListVersion] = {}
+    for v in ListVersion.objects.filter(in_force_at(at), catalogue_id__in=guidance_ids).order_by(
+        "catalogue_id", "-valid_from"
+    ):
+        guidance.setdefault(v.catalogue_id, v)
+    latest: dict[int, ListVersion] = {}
+    for update in (
+        GuidanceUpdate.objects.filter(catalogue_id__in=ids)
+        .select_related("new")
+        .order_by("catalogue_id", "-new__valid_from", "-new__number")
+    ):
+        latest.setdefault(update.catalogue_id, update.new)
+    out = []
+    for catalogue in rows:
+        version = in_force.get(catalogue.pk)
+        based_on = version.based_on if version else None
+        guidance_catalogue = based_on.catalogue_id if based_on else catalogue.guidance_id
+        n = counts.get(catalogue.pk, {})
+        out.append(
+            AdoptionProgress(
+                catalogue=catalogue,
+                open=n.get(AdoptionStatus.OPEN, 0),
+                adopted=n.get(AdoptionStatus.ADOPTED, 0),
+                declined=n.get(AdoptionStatus.DECLINED, 0),
+                guidance=guidance.get(guidance_catalogue) if guidance_catalogue else None,
+                based_on=based_on,
+                latest_update=latest.get(catalogue.pk),
+            )
+        )
+    return out
+
+
+def guidance_adoption_status(
+    *, county: Region, at: datetime | None = None
+) -> AdoptionProgress | None:
+    """Adoption progress of `county`'s list (None when the county keeps no list): how
+    many changes of new guidance versions are open, adopted and declined."""
+    catalogue = county_catalogue(county=county)
+    if catalogue is None:
+        return None
+    return guidance_adoption_statuses(catalogues=[catalogue], at=at)[0]

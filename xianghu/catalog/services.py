@@ -20,6 +20,7 @@ from xianghu.regions.models import Organisation, Region
 from xianghu.regions.roles import OrgKind, Role
 
 from . import selectors
+from .access import guidance_keeper_regions
 from .limits import parse_limit
 from .models import (
     Admission,
@@ -36,6 +37,7 @@ from .models import (
     PrimaryLevel,
     ProcedureStep,
     RemovedItem,
+    ScopeLevel,
     StepParty,
     VersionStatus,
 )
@@ -372,6 +374,11 @@ def version_publish(
     version.valid_from = at
     version.published_at = timezone.now()
     version.save(update_fields=["status", "valid_from", "published_at", "previous"])
+    # A new guidance version: the lists derived from the one before get their adoption
+    # tasks (catalog/adoption.py), in the same transaction.
+    from .adoption import after_publish
+
+    after_publish(version=version)
     return version
 
 
@@ -389,51 +396,67 @@ def version_title(catalogue: Catalogue, number: int) -> str:
 
 def _copy_with_change(*, current: ListVersion, change: ChangeRequest) -> ListVersion:
     """A draft equal to `current` with one change applied."""
-    items = list(selectors.version_items(version=current).prefetch_related("steps"))
-    specs: list[tuple[ItemSpec, str, Item | None]] = [
-        (spec_of(i), i.origin, i.parent) for i in items
-    ]
+    return copy_with_changes(current=current, changes=[change], note=change.reason)
+
+
+def _apply_change(
+    specs: list[tuple[ItemSpec, str, Item | None]], change: ChangeRequest, county: Region
+) -> None:
+    """Apply one change request to the (spec, origin, parent) rows of a version."""
     codes = [s.code for s, _o, _p in specs]
     if change.kind == ChangeKind.ADD:
-        spec = proposal_spec(change.proposal, county=current.catalogue.region)
+        spec = proposal_spec(change.proposal, county=county)
         if spec.code in codes:
             raise Conflict(
                 _("The item code %(code)s is already on the list.") % {"code": spec.code},
                 code="catalog.duplicate_code",
             )
         specs.append((spec, ItemOrigin.LOCAL, None))
-    else:
-        if change.item_code not in codes:
-            raise Conflict(
-                _("Item %(code)s is no longer on the list.") % {"code": change.item_code},
-                code="catalog.item_gone",
-            )
-        index = codes.index(change.item_code)
-        if change.kind == ChangeKind.REMOVE:
-            specs.pop(index)
-        else:
-            old, origin, parent = specs[index]
-            merged = {**_spec_dict(old), **change.proposal, "code": old.code}
-            new = proposal_spec(merged, county=current.catalogue.region, steps=old.steps)
-            if "steps" not in change.proposal:
-                # The item keeps its procedure; steps bound to a changed limit follow it.
-                new = replace(
-                    new,
-                    steps=steps_following_limits(
-                        old.steps,
-                        level=old.primary_level,
-                        old=(old.respond_limit, old.complete_limit),
-                        new=(new.respond_limit, new.complete_limit),
-                    ),
-                )
-            specs[index] = (new, origin, parent)
+        return
+    if change.item_code not in codes:
+        raise Conflict(
+            _("Item %(code)s is no longer on the list.") % {"code": change.item_code},
+            code="catalog.item_gone",
+        )
+    index = codes.index(change.item_code)
+    if change.kind == ChangeKind.REMOVE:
+        specs.pop(index)
+        return
+    old, origin, parent = specs[index]
+    merged = {**_spec_dict(old), **change.proposal, "code": old.code}
+    new = proposal_spec(merged, county=county, steps=old.steps)
+    if "steps" not in change.proposal:
+        # The item keeps its procedure; steps bound to a changed limit follow it.
+        new = replace(
+            new,
+            steps=steps_following_limits(
+                old.steps,
+                level=old.primary_level,
+                old=(old.respond_limit, old.complete_limit),
+                new=(new.respond_limit, new.complete_limit),
+            ),
+        )
+    specs[index] = (new, origin, parent)
+
+
+def copy_with_changes(
+    *, current: ListVersion, changes: Sequence[ChangeRequest], note: str = ""
+) -> ListVersion:
+    """A draft equal to `current` with `changes` applied in order (the normal route of
+    every change to a published list: approved change requests)."""
+    items = list(selectors.version_items(version=current).prefetch_related("steps"))
+    specs: list[tuple[ItemSpec, str, Item | None]] = [
+        (spec_of(i), i.origin, i.parent) for i in items
+    ]
+    for change in changes:
+        _apply_change(specs, change, current.catalogue.region)
     number = _next_number(current.catalogue)
     version = ListVersion.objects.create(
         catalogue=current.catalogue,
         number=number,
         title=version_title(current.catalogue, number),
         based_on=current.based_on,
-        note=change.reason,
+        note=note,
     )
     domains: dict[str, Domain] = {}
     for n, (spec, origin, parent) in enumerate(specs, start=1):
@@ -844,10 +867,16 @@ def change_requests_from_file(
 
 
 def _require_reviewer(actor: Actor | None, catalogue: Catalogue) -> None:
+    """The county's 编办 for a county list; for a province or city guidance catalogue,
+    the 编办 of that province or city (`access.guidance_keeper_regions`)."""
     if actor is None:
         return
     if actor.is_superuser or any(
         g.role == Role.BIANBAN_REVIEWER and g.county_id == catalogue.region_id for g in actor.grants
+    ):
+        return
+    if catalogue.level != ScopeLevel.COUNTY and catalogue.region_id in guidance_keeper_regions(
+        actor
     ):
         return
     raise PermissionDenied(

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import views, views_guard, views_keeper
+from . import views, views_adoption, views_guard, views_keeper
 
 app_name = "catalog"
 
@@ -26,6 +26,10 @@ urlpatterns = [
     path("my-requests/", views.my_requests, name="my_requests"),
     path("duties/", views.duties, name="duties"),
     path("guard/", views_guard.guard_check, name="guard_check"),
+    path("adoption/", views_adoption.overview, name="adoption_overview"),
+    path("adoption/<int:catalogue_id>/", views_adoption.tasks_page, name="adoption"),
+    path("adoption/<int:catalogue_id>/adopt/", views_adoption.adopt, name="adoption_adopt"),
+    path("adoption/tasks/<int:pk>/decline/", views_adoption.decline, name="adoption_decline"),
     path("versions/<int:pk>/export.xlsx", views_keeper.version_export, name="version_export"),
     path("<int:catalogue_id>/import/", views_keeper.version_import, name="version_import"),
     path("versions/<int:pk>/draft/", views_keeper.version_draft, name="version_draft"),

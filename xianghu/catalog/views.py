@@ -21,6 +21,7 @@ from django.contrib.auth.decorators import login_required
 from django.db.models import Count, QuerySet
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -36,6 +37,7 @@ from xianghu.regions.roles import OrgKind
 from xianghu.regions.selectors import townships_of_county
 
 from . import selectors, services
+from .access import adoption_catalogues
 from .forms import (
     AdmissionForm,
     ChangeChoiceForm,
@@ -352,6 +354,14 @@ def version_list(request: XhRequest, pk: int) -> HttpResponse:
         if previous is None:
             previous = next((p for p in versions if p.number < v.number), None)
         rows.append({"version": v, "previous": previous, "in_force": v == in_force})
+    # Where the user follows the adoption of guidance changes, if anywhere.
+    followed = adoption_catalogues(actor)
+    adoption_url = ""
+    if catalogue.level == ScopeLevel.COUNTY:
+        if followed.filter(pk=catalogue.pk).exists():
+            adoption_url = reverse("catalog:adoption", args=[catalogue.pk])
+    elif followed.exists():
+        adoption_url = reverse("catalog:adoption_overview")
     default_new = in_force or (versions[0] if versions else None)
     default_old = next((r["previous"] for r in rows if r["version"] == default_new), None)
     return render(
@@ -360,6 +370,7 @@ def version_list(request: XhRequest, pk: int) -> HttpResponse:
         {
             "catalogue": catalogue,
             "can_manage": access.can(actor, "manage", catalogue),
+            "adoption_url": adoption_url,
             "rows": rows,
             "versions": versions,
             "in_force": in_force,
@@ -442,7 +453,9 @@ def review(request: XhRequest) -> HttpResponse:
     catalogues = list(
         access.visible(
             actor,
-            Catalogue.objects.filter(level=ScopeLevel.COUNTY).select_related("region"),
+            selectors.with_adoption_counts(
+                Catalogue.objects.filter(level=ScopeLevel.COUNTY).select_related("region")
+            ),
             "decide",
         )
     )
@@ -474,6 +487,8 @@ def review(request: XhRequest) -> HttpResponse:
             "decided_admissions": list(
                 admissions.exclude(status=pending).order_by("-decided_at")[:30]
             ),
+            # Changes of new guidance versions to adopt or decline (views_adoption).
+            "adoption": [selectors.adoption_counts(c) for c in catalogues],
         },
     )
 
