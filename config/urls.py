@@ -12,6 +12,7 @@ restrict_admin_to_system_admins(admin.site)
 urlpatterns: list[URLPattern | URLResolver] = [
     path("", include("xianghu.core.urls")),
     path("", include("xianghu.workbench.urls")),
+    path("oversight/", include("xianghu.oversight.urls")),
     path("accounts/", include("xianghu.accounts.urls")),
     path("orgs/", include("xianghu.regions.urls")),
     path("catalog/", include("xianghu.catalog.urls")),

@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "xianghu.participation",
     "xianghu.integrations",
     "xianghu.workbench",
+    "xianghu.oversight",
     "xianghu.demo",
 ]
 

@@ -79,12 +79,11 @@ def test_an_on_site_response_needs_a_photo(world, act, new_call, evidence_rule):
     call = dispatched(world, act, new_call())
     act("handler", call, "sign")
     count = call.events.count()
-    with pytest.raises(InvalidInput) as exc:
+    with translation.override("en"), pytest.raises(InvalidInput) as exc:
         transition(world, "handler", call, "respond", mode="on_site")
     assert exc.value.code == "call.evidence_required"
     assert exc.value.detail[0]["field"] == "photos"
-    with translation.override("en"):
-        assert "photo" in str(exc.value.message)
+    assert "photo" in str(exc.value.message)
     untouched(call, State.SIGNED, count)
     assert Dispatch.objects.get(call=call).responded_at is None
     # With a photo it goes through, and the photo is the event's.
