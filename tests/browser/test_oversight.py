@@ -17,7 +17,8 @@ def test_province_user_drills_from_the_rollout_report_to_a_township(page):
     sc.build()
     login(page, "province", PASSWORD)
     expect(page.get_by_test_id("who")).to_be_visible()
-    page.goto("/oversight/")
+    # The menu leads a province user to the oversight pages.
+    page.get_by_test_id("nav-oversight").click()
     expect(page.get_by_test_id("oversight-title")).to_have_text("山东省")
     table = page.get_by_test_id("county-table")
     for name in ("清河县", "东山县", "南湖县"):

@@ -219,3 +219,9 @@ def test_query_count_of_the_main_page(scene):
 
 PER_COUNTY = 6
 FIXED = 22
+
+
+def test_the_menu_offers_oversight_to_province_and_city_users_only(scene):
+    for key, shown in (("province", True), ("city", True), ("county", False)):
+        html = client_for(scene, key).get("/").content.decode()
+        assert ('data-testid="nav-oversight"' in html) is shown, key

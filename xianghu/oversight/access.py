@@ -14,7 +14,7 @@ from xianghu.catalog.access import oversight_paths
 from xianghu.core.actor import Actor
 from xianghu.core.errors import NotFound, PermissionDenied
 from xianghu.regions.access import is_system_admin
-from xianghu.regions.models import Region
+from xianghu.regions.models import Membership, Region
 from xianghu.regions.roles import RegionLevel, Role
 
 #: The levels the oversight pages are about (a village has no page).
@@ -81,3 +81,11 @@ def home_regions(*, actor: Actor) -> list[Region]:
     if paths == ("",):
         return list(Region.objects.filter(level=RegionLevel.PROVINCE).order_by("code"))
     return list(Region.objects.filter(path__in=paths).order_by("code"))
+
+
+def works_above_counties(membership: Membership | None) -> bool:
+    """Whether the membership is one of a province or city organisation (no query: the
+    organisation's county is on the row); such users open `/oversight/` from the menu.
+    County users reach their own county's page from there too, but the menu leaves it
+    to those above."""
+    return membership is not None and membership.organisation.county_id is None
