@@ -15,7 +15,7 @@ from ninja import Query, Router, Schema, Status
 from xianghu.core import access as core_access
 from xianghu.core.actor import Actor
 from xianghu.core.api import ERROR_RESPONSES
-from xianghu.core.errors import InvalidInput, NotFound
+from xianghu.core.errors import InvalidInput, NotFound, PermissionDenied
 from xianghu.regions.models import Organisation, Region
 
 from . import access, services
@@ -145,7 +145,11 @@ def _subject(actor: Actor, subject_id: int) -> Organisation:
     org = Organisation.objects.filter(pk=subject_id, kind__in=access.SUBJECT_KINDS).first()
     if org is None or org.county_id is None:
         raise NotFound()
-    scope = access.scope_for(actor, org.county_id)
+    try:
+        scope = access.scope_for(actor, org.county_id)
+    except PermissionDenied:
+        # Another county's subject: as if it did not exist (a 403 would tell it does).
+        raise NotFound() from None
     if not scope.allows(org.pk):
         raise NotFound()
     return org

@@ -625,7 +625,7 @@ def commitment_action(request: XhRequest, pk: int, action: str) -> HttpResponse:
         else:
             raise NotFound()
     except (InvalidInput, PermissionDenied, DomainError) as exc:
-        if exc.status == 404:
+        if exc.status in (403, 404):
             raise
         messages.error(request, str(exc.message))
     return redirect("participation:need_detail", pk=commitment.need_id)
