@@ -70,7 +70,7 @@ def test_the_hand_written_sql_agrees_with_the_app_and_the_check_notices_a_differ
     assert subjects > 40  # departments, stationed agencies and townships of the demo county
     assert agreement.subjects == subjects
     assert agreement.ranked > 20
-    keys = {"app", "app_once", "sql", "metrics_month", "metrics_quarter", "metrics_year"}
+    keys = {"app", "app_per_kind", "sql", "metrics_month", "metrics_quarter", "metrics_year"}
     if lib.connection.vendor == "postgresql":
         keys |= {f"{key}:jit_off" for key in keys}
     assert set(results.timings) == keys

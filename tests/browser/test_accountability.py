@@ -1,6 +1,7 @@
 """Accountability by the list in a real browser: an assessor opens a case from a call page,
-records the finding, prints it and downloads the PDF and the Excel workbook; the
-township's leader reads the case on a phone."""
+records the finding, prints it and downloads the PDF and the Excel workbook, then records
+an incident on a phone and lands on its case; the township's leader reads the cases on a
+phone."""
 
 # ruff: noqa: F811  (the fixture `acc_list` is imported from test_accountability)
 from __future__ import annotations
@@ -106,17 +107,55 @@ def test_an_assessor_records_the_finding_and_downloads_the_report(
     # Recording an incident, on a phone-sized screen, prefilled from the call.
     page.set_viewport_size({"width": 375, "height": 740})
     page.goto(f"/assessment/accountability/incidents/new/?call={call.pk}")
-    expect(page.get_by_test_id("incident-form")).to_be_visible()
+    form = page.get_by_test_id("incident-form")
+    expect(form).to_be_visible()
     expect(page.locator("#id_calls")).to_have_value(call.number)
+    expect(page.locator("#id_township")).to_have_value(str(world.orgs["t1"].pk))
+    expect(page.locator("#id_item")).to_have_value("AC-01")
     assert page.evaluate(OVERFLOW_JS) <= 0
     screenshot(page, "accountability-incident-phone")
 
-    # The township's leader reads the case on a phone, without the form.
+    # An enforcement check finds the problem again on the 20th, after the township had
+    # called about it: the township reported in time, the department signed late.
+    title = "王庄镇1村厂房内仍堆放大量易燃物品"
+    page.locator("#id_title").fill(title)
+    page.locator("#id_description").fill("县应急管理局执法检查发现该厂房内仍堆放大量易燃物品。")
+    page.locator("#id_discovered_at").fill("2024-03-20T09:00")
+    page.locator("#id_discovered_by").fill("县应急管理局执法检查")
+    page.locator("#id_calls").fill(f"{call.number}，999999")  # one number unknown: refused
+    page.get_by_test_id("save-incident").click()
+    expect(page.get_by_test_id("error-calls")).to_contain_text("999999")
+    assert AccountabilityCase.objects.count() == 1
+    page.locator("#id_calls").fill(call.number)
+    with page.expect_navigation():
+        page.get_by_test_id("save-incident").click()
+
+    # The incident's case, opened at once with its evidence and proposal.
+    incident_case = AccountabilityCase.objects.exclude(pk=case.pk).get()
+    assert incident_case.call_id is None
+    assert page.url.endswith(f"/assessment/accountability/{incident_case.pk}/")
+    expect(page.get_by_test_id("acc-case-title")).to_contain_text(title)
+    expect(page.get_by_test_id("case-status")).to_have_attribute("data-status", "open")
+    expect(page.get_by_test_id("acc-facts")).to_contain_text("县应急管理局执法检查")
+    expect(page.get_by_test_id("acc-timeline")).to_contain_text(call.number)
+    expect(page.locator("[data-testid=acc-check][data-outcome=on_time]").first).to_be_visible()
+    expect(page.locator("[data-testid=acc-check][data-outcome=late]")).to_have_count(1)
+    expect(page.get_by_test_id("proposed-finding")).to_have_attribute(
+        "data-finding", "primary_failure"
+    )
+    expect(page.get_by_test_id("decide-form")).to_be_visible()
+    assert incident_case.proposed_finding == Finding.PRIMARY_FAILURE
+    assert page.evaluate(OVERFLOW_JS) <= 0
+    screenshot(page, "accountability-incident-case-phone")
+
+    # The township's leader reads the cases on a phone, without the form.
     login(phone_page, "tleader", PASSWORD)
     expect(phone_page.get_by_test_id("who")).to_be_visible()
     phone_page.goto("/assessment/accountability/?status=all")
-    expect(phone_page.get_by_test_id("acc-case-row")).to_have_count(1)
-    phone_page.get_by_test_id("acc-case-row").get_by_role("link").click()
+    expect(phone_page.get_by_test_id("acc-case-row")).to_have_count(2)
+    phone_page.locator(f"[data-testid=acc-case-row][data-pk='{case.pk}']").get_by_role(
+        "link"
+    ).click()
     expect(phone_page.get_by_test_id("final-finding")).to_be_visible()
     expect(phone_page.get_by_test_id("decide-form")).to_have_count(0)
     assert phone_page.evaluate(OVERFLOW_JS) <= 0

@@ -92,7 +92,8 @@ def test_history_is_deterministic_replays_and_has_every_kind_of_call(
     assert not summary.skipped
     calls = history_calls(county)
     events = CallEvent.objects.filter(call__in=calls)
-    assert 40 <= summary.calls == calls.count() <= 100
+    # About 2.2 calls a working day, topped up so that every subject has enough to rank.
+    assert 100 <= summary.calls == calls.count() <= 180
     assert summary.events == events.count()
     assert len(callbacks) > summary.events  # the events' effects did run, muted
     assert not Notification.objects.exists()
@@ -119,9 +120,12 @@ def test_history_is_deterministic_replays_and_has_every_kind_of_call(
     odd = [(e.call.number, e.action, e.at) for e in people.select_related("call")]
     odd = [row for row in odd if not _in_office_hours(row[2], calendar)]
     assert odd == []
-    assert set(events.filter(actor__isnull=True).values_list("action", flat=True)) == (
-        SWEEP_ACTIONS
+    system = events.filter(actor__isnull=True)
+    assert (
+        SWEEP_ACTIONS <= set(system.values_list("action", flat=True)) <= SWEEP_ACTIONS | {"remind"}
     )
+    # Where the sweep reminds (催办) too, its reminders are marked automatic.
+    assert all(e.data.get("automatic") for e in system.filter(action="remind"))
 
     # Every turn a call can take is there.
     actions = Counter(events.values_list("action", flat=True))
@@ -149,7 +153,7 @@ def test_history_is_deterministic_replays_and_has_every_kind_of_call(
     assert calls.filter(reopen_count__gte=1).exists()
     assert calls.filter(reopen_count__gte=2).exists()
     open_now = calls.filter(state__in=OPEN)
-    assert 3 <= open_now.count() <= 30
+    assert 3 <= open_now.count() <= calls.count() / 3  # the calls of the last days
     assert open_now.filter(next_deadline__lt=UNTIL).count() == summary.overdue >= 1
 
     # Two-way, out-of-list and assistance calls; dispatches to stationed agencies.

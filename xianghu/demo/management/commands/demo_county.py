@@ -6,6 +6,7 @@ from typing import Any
 from django.core.management.base import BaseCommand
 from django.utils import translation
 
+from xianghu.demo.assessment import build_demo_forms
 from xianghu.demo.catalog import build_demo_lists
 from xianghu.demo.coord import build_demo_coord
 from xianghu.demo.county import (
@@ -74,6 +75,8 @@ class Command(BaseCommand):
             if no_history
             else build_demo_history(county=county, months=history_months, seed=seed)
         )
+        # The townships' evaluation forms for the history's past months (built once too).
+        forms = build_demo_forms(county=county, seed=seed) if history is not None else None
         notice = build_demo_notice(county=county) if history is not None else None
         # Co-governance: public reports, open government data and consultations,
         # stakeholders with needs, offers and deliveries.
@@ -105,6 +108,12 @@ class Command(BaseCommand):
             )
             for problem in history.problems:
                 self.stderr.write(f"  history step refused: {problem}")
+        if forms is not None:
+            self.stdout.write(
+                f"考核表: {forms.forms} township evaluation forms"
+                + (f" ({forms.months[0]} – {forms.months[-1]})" if forms.months else "")
+                + (" (built before)." if forms.skipped else ".")
+            )
         if notice is not None:
             self.stdout.write(
                 f"通报: {notice.title} ({notice.entries.count()} named, {notice.status})."
