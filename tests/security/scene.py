@@ -391,6 +391,8 @@ def _refs(scene: Scene) -> None:
         t1=w.orgs["t1"].pk,
         t1_code=w.t1.code,
         dept=w.orgs["dept"].pk,
+        # a user that exists whatever the database's sequences say (PostgreSQL does not reset them)
+        a_user=w.users["reporter"].pk,
         version=scene.lists.version.pk,
         county=w.county.pk,
         county_code=w.county.code,

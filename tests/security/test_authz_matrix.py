@@ -971,7 +971,9 @@ ADMIN_SITE: dict[str, Rule] = {
     "admin:password_change_done": admin_only(),
     "admin:autocomplete": roles(note="no model has autocomplete fields: 403 for the admin too"),
     "admin:jsi18n": admin_only(),
-    "admin:auth_user_password_change": admin_only(extra={"id": 1}, note="set a user's password"),
+    "admin:auth_user_password_change": admin_only(
+        extra={"id": "{a_user}"}, note="set a user's password"
+    ),
     "admin:view_on_site": roles(
         extra={"content_type_id": 1, "object_id": 1},
         note="no model has a public URL: 404 for the admin too",
@@ -1106,7 +1108,8 @@ def run_rule(
                 params = m.missing_params(params)
         else:
             params = {}
-        params = {**s.refs, **params, **rule.extra}
+        params = {**s.refs, **params}
+        params = {**params, **m.fill(rule.extra, params)}
         query = {k: str(m.fill(v, params)) for k, v in rule.query.items()}
         if probe.fmt:
             query["format"] = probe.fmt
