@@ -72,6 +72,8 @@ class Role(models.TextChoices):
     BIANBAN_REVIEWER = "bianban_reviewer", _("Establishment office reviewer")
     ASSESSOR = "assessor", _("Assessor")
     SYSTEM_ADMIN = "system_admin", _("System administrator")
+    # MLPS 2.0 three-role separation: reads the security audit log (core.audit), nothing else.
+    SECURITY_AUDITOR = "security_auditor", _("Security auditor")
     PUBLIC_USER = "public_user", _("Public user")
 
 
@@ -86,6 +88,7 @@ ROLE_ORG_KINDS: dict[str, frozenset[str]] = {
     Role.BIANBAN_REVIEWER: frozenset({OrgKind.BIANBAN}),
     Role.ASSESSOR: frozenset({OrgKind.COUNTY_OFFICE, OrgKind.PLATFORM_CENTRE}),
     Role.SYSTEM_ADMIN: frozenset({OrgKind.PLATFORM_CENTRE, OrgKind.COUNTY_OFFICE}),
+    Role.SECURITY_AUDITOR: frozenset({OrgKind.COUNTY_OFFICE, OrgKind.PLATFORM_CENTRE}),
     Role.PUBLIC_USER: SOCIETY_KINDS,
 }
 
