@@ -102,3 +102,28 @@ class ApiKeyRotateForm(forms.Form):
         choices=[(str(h), label) for h, label in GRACE_CHOICES],
         initial="24",
     )
+
+
+class TwoFactorCodeForm(forms.Form):
+    """The code of the authenticator app (6 digits) or a recovery code."""
+
+    code = forms.CharField(
+        label=_("Code"),
+        max_length=32,
+        widget=forms.TextInput(
+            attrs={
+                "autofocus": True,
+                "autocomplete": "one-time-code",
+                "inputmode": "numeric",
+                "spellcheck": "false",
+            }
+        ),
+    )
+
+
+class TwoFactorDisableForm(forms.Form):
+    password = forms.CharField(
+        label=_("Password"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )

@@ -1,9 +1,10 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractUser
+from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -12,6 +13,14 @@ from xianghu.core.masking import mask_phone
 from xianghu.regions.roles import Role
 
 from .scopes import default_scopes
+
+
+class XhUserManager(UserManager["User"]):
+    def _create_user_object(self, username: Any, email: Any, password: Any, **extra: Any) -> Any:
+        # create_user / createsuperuser hash the password without set_password.
+        user = super()._create_user_object(username, email, password, **extra)  # type: ignore[misc]
+        user.password_changed_at = timezone.now()
+        return user
 
 
 class User(AbstractUser):
@@ -27,11 +36,32 @@ class User(AbstractUser):
         help_text=_("Residents who report and follow problems; they hold no government role."),
     )
 
+    password_changed_at = models.DateTimeField(
+        _("password changed at"),
+        null=True,
+        blank=True,
+        editable=False,
+        help_text=_("Set on every password change; the rotation policy counts from it."),
+    )
+    # Kept in step with the user's confirmed TOTP devices (accounts.signals): the middleware
+    # reads it from the user already loaded, so no page pays a query for two-factor login.
+    two_factor_on = models.BooleanField(_("two-factor login on"), default=False, editable=False)
+
+    objects = XhUserManager()  # type: ignore[misc]
+
     REQUIRED_FIELDS = ["email"]
 
     class Meta:
         verbose_name = _("user")
         verbose_name_plural = _("users")
+
+    def set_password(self, raw_password: str | None) -> None:
+        # Every path that sets a password (the change page, the admin, createsuperuser,
+        # user_create, the demo) goes through here, so the rotation clock cannot be missed.
+        # The history of hashes is written by PasswordHistoryValidator.password_changed,
+        # which Django calls when the user is saved.
+        super().set_password(raw_password)
+        self.password_changed_at = timezone.now()
 
     def __str__(self) -> str:
         return self.name or self.username
@@ -45,6 +75,29 @@ class User(AbstractUser):
     @property
     def masked_phone(self) -> str:
         return mask_phone(self.phone)
+
+
+class PasswordHistory(models.Model):
+    """A hash of a password a user had (salted, as Django stores passwords), so that a new
+    password may not repeat one of the last `XH_PASSWORD_HISTORY` (validators.py)."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("user"),
+        on_delete=models.CASCADE,
+        related_name="password_history",
+    )
+    password_hash = models.CharField(_("password hash"), max_length=128)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("former password")
+        verbose_name_plural = _("former passwords")
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["user", "-created_at"], name="accounts_pwhist_user_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} @ {self.created_at:%Y-%m-%d}"
 
 
 class ApiKeyStatus(models.TextChoices):
