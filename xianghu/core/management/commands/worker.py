@@ -41,6 +41,71 @@ def _beat(worker_id: str, started_at: Any) -> None:
     )
 
 
+# A task that failed with one of these lost its database connection (a restart, a
+# failover), not its own logic: it is run again, up to `RETRY_ATTEMPTS` runs in all.
+CONNECTION_ERRORS = frozenset(
+    {
+        "django.db.utils.OperationalError",
+        "django.db.utils.InterfaceError",
+        "psycopg.OperationalError",
+        "psycopg.InterfaceError",
+    }
+)
+RETRY_ATTEMPTS = 5
+
+
+def requeue_orphaned_tasks(*, now: datetime | None = None) -> int:
+    """Put back in the queue the task results a dead worker left RUNNING, and those that
+    failed because the database connection broke; returns how many.
+
+    A worker killed in the middle of a task (SIGKILL, a lost machine, a database restart
+    that broke its run) leaves the result RUNNING for ever: nothing would run the task
+    again. A result is orphaned when its last worker has no fresh heartbeat (3 missed
+    beats) and it started before that. A task whose connection broke under it (a database
+    restart) is recorded FAILED with a connection error; it is run again too, up to
+    `RETRY_ATTEMPTS` runs. Every task of the platform may run again — each claims its work
+    or is idempotent (notification copies are claimed per channel, webhook attempts per
+    due moment, sweeps re-read the log) — so a lost worker or connection delays a task
+    instead of dropping it. Workers that write no heartbeat (plain `db_worker`) are not
+    supported: their long tasks would look orphaned."""
+    from django_tasks_db.models import DBTaskResult
+
+    now = now or timezone.now()
+    stale = now - timedelta(seconds=3 * settings.XH_WORKER_HEARTBEAT_SECONDS)
+    live = set(
+        WorkerHeartbeat.objects.filter(seen_at__gte=stale).values_list("worker_id", flat=True)
+    )
+    requeued = 0
+    rows = DBTaskResult.objects.filter(
+        Q(status=TaskResultStatus.RUNNING, started_at__lt=stale)
+        | Q(status=TaskResultStatus.FAILED, exception_class_path__in=CONNECTION_ERRORS)
+    ).values_list("id", "status", "worker_ids", "started_at", "task_path")
+    for pk, status, worker_ids, started, path in rows:
+        if status == TaskResultStatus.RUNNING and worker_ids and worker_ids[-1] in live:
+            continue
+        if status == TaskResultStatus.FAILED and len(worker_ids) >= RETRY_ATTEMPTS:
+            continue
+        # Conditional on the row we saw: a worker that claims it meanwhile wins.
+        done = DBTaskResult.objects.filter(pk=pk, status=status, started_at=started).update(
+            status=TaskResultStatus.READY,
+            started_at=None,
+            finished_at=None,
+            exception_class_path="",
+            traceback="",
+        )
+        if done:
+            logger.warning(
+                "requeued task %s (%s): %s",
+                pk,
+                path,
+                "left running by a dead worker"
+                if status == TaskResultStatus.RUNNING
+                else "its database connection broke",
+            )
+        requeued += done
+    return requeued
+
+
 # --------------------------------------------------------------------------- periodic tasks
 
 
@@ -204,6 +269,7 @@ class Command(DbWorkerCommand):
             while not stop.wait(settings.XH_WORKER_HEARTBEAT_SECONDS):
                 try:
                     _beat(worker_id, started_at)
+                    requeue_orphaned_tasks()
                 except DatabaseError:
                     pass  # the database may be restarting; the next beat retries
                 finally:
@@ -222,7 +288,23 @@ class Command(DbWorkerCommand):
         for thread in threads:
             thread.start()
         try:
-            super().handle(*args, **options)
+            pause = 0.5
+            while True:
+                try:
+                    super().handle(*args, **options)
+                    break
+                except DatabaseError as exc:
+                    # The database went away (a restart, a failover): poll again once it
+                    # is back rather than exit. Under a new worker id, so that a task
+                    # this run was in the middle of (left RUNNING) counts as orphaned
+                    # and is requeued (`requeue_orphaned_tasks`).
+                    logger.warning("worker: database error (%s); polling again", exc)
+                    connection.close()
+                    worker_id = get_random_string(32)
+                    options["worker_id"] = worker_id
+                    if stop.wait(pause):
+                        break
+                    pause = min(pause * 2, 5.0)
         finally:
             stop.set()
             # Wait for a beat in flight, or it could land after the goodbye below.
