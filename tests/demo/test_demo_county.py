@@ -235,6 +235,7 @@ def test_every_role_has_a_documented_account() -> None:
         "bianban",
         "assessor",
         "admin",
+        "auditor",
         "citizen",
         "volunteer",
     ]

@@ -15,12 +15,12 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja import Query, Router, Schema, Status
-from ninja.pagination import PageNumberPagination, paginate
+from ninja.pagination import paginate
 
 from xianghu.accounts.api_auth import ApiKeyAuth
 from xianghu.core import access
 from xianghu.core.actor import Actor
-from xianghu.core.api import ERROR_RESPONSES
+from xianghu.core.api import ERROR_RESPONSES, Pagination
 from xianghu.core.errors import InvalidInput, NotFound
 from xianghu.regions import selectors as region_selectors
 from xianghu.regions.models import Organisation
@@ -117,7 +117,7 @@ class CatalogueFilter(Schema):
 
 
 @router.get("/catalogues", response={200: list[CatalogueOut], **ERROR_RESPONSES}, auth=None)
-@paginate(PageNumberPagination, page_size=50)
+@paginate(Pagination, page_size=50)
 def catalogue_list(request: HttpRequest, filters: Query[CatalogueFilter]) -> QuerySet[Catalogue]:
     """The catalogues: the province's guidance catalogue and the city and county lists,
     each with the id of its version in force now (null before the first publication).
@@ -139,7 +139,7 @@ def _versions(actor: Actor) -> QuerySet[ListVersion]:
     response={200: list[VersionOut], **ERROR_RESPONSES},
     auth=None,
 )
-@paginate(PageNumberPagination, page_size=50)
+@paginate(Pagination, page_size=50)
 def catalogue_versions(request: HttpRequest, catalogue_id: int) -> QuerySet[ListVersion]:
     """The versions of a catalogue, newest first: published and superseded ones for
     everybody, drafts too for the county's 编办 and system admins. Public."""
@@ -204,7 +204,7 @@ def _filtered_items(version: ListVersion, filters: ItemFilter) -> QuerySet[Item]
     response={200: list[ItemOut], **ERROR_RESPONSES},
     auth=None,
 )
-@paginate(PageNumberPagination, page_size=50)
+@paginate(Pagination, page_size=50)
 def version_items(
     request: HttpRequest, version_id: int, filters: Query[ItemFilter]
 ) -> QuerySet[Item]:
@@ -221,7 +221,7 @@ class CountyItemFilter(ItemFilter):
 
 
 @router.get("/items", response={200: list[ItemOut], **ERROR_RESPONSES}, auth=None)
-@paginate(PageNumberPagination, page_size=50)
+@paginate(Pagination, page_size=50)
 def county_items(request: HttpRequest, filters: Query[CountyItemFilter]) -> QuerySet[Item]:
     """The items of the list in force in `county` (a region code) at `at` (an ISO date
     and time, default now; a time without offset is read in China Standard Time), with
@@ -375,7 +375,7 @@ class ChangeRequestFilter(Schema):
 
 
 @router.get("/change-requests", response={200: list[ChangeRequestOut], **ERROR_RESPONSES})
-@paginate(PageNumberPagination, page_size=50)
+@paginate(Pagination, page_size=50)
 def change_request_list(
     request: HttpRequest, filters: Query[ChangeRequestFilter]
 ) -> QuerySet[ChangeRequest]:
@@ -454,7 +454,7 @@ class AdmissionFilter(Schema):
 
 
 @router.get("/admissions", response={200: list[AdmissionOut], **ERROR_RESPONSES})
-@paginate(PageNumberPagination, page_size=50)
+@paginate(Pagination, page_size=50)
 def admission_list(request: HttpRequest, filters: Query[AdmissionFilter]) -> QuerySet[Admission]:
     """Admissions of out-of-list tasks the caller may see, newest first: its own
     department's, those reaching its township, and every one of the county for its
@@ -523,7 +523,7 @@ class AdoptionTaskFilter(Schema):
 
 
 @router.get("/adoption-tasks", response={200: list[AdoptionTaskOut], **ERROR_RESPONSES})
-@paginate(PageNumberPagination, page_size=50)
+@paginate(Pagination, page_size=50)
 def adoption_task_list(
     request: HttpRequest, filters: Query[AdoptionTaskFilter]
 ) -> QuerySet[AdoptionTask]:

@@ -9,6 +9,7 @@ from typing import Any
 
 from ninja import Field, Schema
 
+from xianghu.core.api import ObjectId
 from xianghu.core.errors import InvalidInput
 
 from .limits import parse_limit
@@ -419,7 +420,7 @@ class AdoptionDecisionIn(Schema):
 
 
 class AdoptIn(Schema):
-    task_ids: list[int] = Field(description="Open changes of one list, adopted together.")
+    task_ids: list[ObjectId] = Field(description="Open changes of one list, adopted together.")
     note: str = ""
 
 

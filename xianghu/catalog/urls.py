@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import views, views_adoption, views_guard, views_keeper
+from . import views, views_adoption, views_guard, views_keeper, views_manual
 
 app_name = "catalog"
 
@@ -11,6 +11,21 @@ urlpatterns = [
     path("<int:pk>/versions/", views.version_list, name="version_list"),
     path("versions/<int:pk>/", views.version_detail, name="version_detail"),
     path("versions/<int:pk>/items/<str:code>/", views.item_detail, name="item_detail"),
+    path(
+        "versions/<int:pk>/items/<str:code>/manual/",
+        views_manual.item_manual_page,
+        name="item_manual",
+    ),
+    path(
+        "versions/<int:pk>/items/<str:code>/manual.pdf",
+        views_manual.item_manual_pdf,
+        name="item_manual_pdf",
+    ),
+    path(
+        "versions/<int:pk>/manuals.pdf",
+        views_manual.version_manuals_pdf_download,
+        name="version_manuals_pdf",
+    ),
     path("versions/<int:pk>/derivation/", views.derivation, name="derivation"),
     path("diff/", views.version_diff, name="version_diff"),
     path("review/", views.review, name="review"),

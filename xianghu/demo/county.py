@@ -263,6 +263,12 @@ DEMO_ACCOUNTS: tuple[DemoAccount, ...] = (
         "System administrator: manages organisations, users and settings (staff, not superuser)",
     ),
     DemoAccount(
+        "auditor",
+        Role.SECURITY_AUDITOR,
+        COUNTY_OFFICE_NAME,
+        "Security auditor: reads the security audit log of the county (/audit/)",
+    ),
+    DemoAccount(
         "citizen",
         Role.PUBLIC_USER,
         "",
@@ -285,6 +291,7 @@ _DEMO_TITLES = {
     "bianban": "机构编制股股长",
     "assessor": "督查考核专员",
     "admin": "系统管理员",
+    "auditor": "安全审计员",
     "volunteer": "志愿者",
 }
 

@@ -228,9 +228,12 @@ class _Cast:
     organisations: dict[int, Organisation]
     people: dict[tuple[int, str], list[Any]]  # (organisation id, role) → users
     operators: list[Any]
+    # One pace for every organisation (the multi-county demo's peer counties, so that
+    # they rank apart); None: `PACES`, careless townships, the rest steady.
+    base_pace: Pace | None = None
 
     @classmethod
-    def load(cls, county: Region) -> _Cast:
+    def load(cls, county: Region, *, pace: Pace | None = None) -> _Cast:
         version = catalog_selectors.county_version_in_force(county=county)
         if version is None:
             raise Conflict(
@@ -294,6 +297,7 @@ class _Cast:
             organisations=by_id,
             people=people,
             operators=sorted(operators, key=lambda u: u.username),
+            base_pace=pace,
         )
 
     def staff(self, org: Organisation, *roles: str) -> list[Any]:
@@ -311,6 +315,8 @@ class _Cast:
         return self.organisations.get(primary[0]) if primary else None
 
     def pace(self, org: Organisation) -> Pace:
+        if self.base_pace is not None:
+            return self.base_pace
         if org.kind == OrgKind.STATIONED_AGENCY and org.parent_id in self.organisations:
             org = self.organisations[org.parent_id]
         if org.kind == OrgKind.DEPARTMENT:
@@ -385,9 +391,17 @@ def _is_short(item: Item) -> bool:
 
 class _Planner:
     def __init__(
-        self, *, cast: _Cast, rng: random.Random, seed: int, start: datetime, until: datetime
+        self,
+        *,
+        cast: _Cast,
+        rng: random.Random,
+        seed: int,
+        start: datetime,
+        until: datetime,
+        floor: int = MONTHLY_FLOOR,
     ) -> None:
         self.cast, self.rng, self.seed = cast, rng, seed
+        self.floor = floor
         self.start, self.until = start, until
         self.calendar = HolidayCalendar.load(start.year - 1, until.year + 1)
         self.stories = [s for s in stories.STORIES if s.code in cast.items]
@@ -482,7 +496,7 @@ class _Planner:
                 for n in range(1, monthrange(year, month)[1] + 1)
                 if self.calendar.is_working_day(date(year, month, n))
             )
-            floor = math.ceil(MONTHLY_FLOOR * len(days) / whole) if 2 * len(days) >= whole else 0
+            floor = math.ceil(self.floor * len(days) / whole) if 2 * len(days) >= whole else 0
             slices.append((days[:-2], floor))
         return slices
 
@@ -1361,9 +1375,13 @@ def build_demo_history(
     months: int = DEFAULT_MONTHS,
     seed: int = DEFAULT_SEED,
     until: datetime | None = None,
+    pace: Pace | None = None,
+    floor: int = MONTHLY_FLOOR,
 ) -> HistorySummary:
     """File and drive `months` months of calls in `county`, ending at `until` (default:
-    now). Does nothing if the county has its history already."""
+    now). Does nothing if the county has its history already. `pace`, when given, is
+    how every organisation of the county works (the multi-county demo's peers); `floor`
+    the monthly minimum of calls per ranked subject (0: no top-up, a small history)."""
     if not 1 <= months <= MAX_MONTHS:
         raise InvalidInput(
             _("The history covers 1 to %(max)s months.") % {"max": MAX_MONTHS},
@@ -1381,8 +1399,10 @@ def build_demo_history(
         # Built before: report the span it covers.
         span = CallEvent.objects.filter(call__in=built).aggregate(start=Min("at"), until=Max("at"))
         return _summary(county, span["start"], span["until"], skipped=True)
-    cast = _Cast.load(county)
-    planner = _Planner(cast=cast, rng=random.Random(seed), seed=seed, start=start, until=until)
+    cast = _Cast.load(county, pace=pace)
+    planner = _Planner(
+        cast=cast, rng=random.Random(seed), seed=seed, start=start, until=until, floor=floor
+    )
     plans = planner.plans(months=months)
     simulation = _Simulation(cast=cast, seed=seed, start=start, until=until)
     mute, unmute = _mute_notifications()

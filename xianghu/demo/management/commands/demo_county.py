@@ -20,6 +20,7 @@ from xianghu.demo.county import (
 from xianghu.demo.history import DEFAULT_MONTHS, MAX_MONTHS, build_demo_history
 from xianghu.demo.notice import build_demo_notice
 from xianghu.demo.open import build_demo_open
+from xianghu.demo.peers import PEERS, build_demo_peers
 from xianghu.demo.public import build_demo_public
 from xianghu.demo.routing import build_demo_routing
 from xianghu.regions.models import Region
@@ -55,6 +56,17 @@ class Command(BaseCommand):
             metavar=f"1..{MAX_MONTHS}",
             help=f"months of call history, ending now (default {DEFAULT_MONTHS})",
         )
+        parser.add_argument(
+            "--counties",
+            type=int,
+            default=1,
+            choices=(1, 1 + len(PEERS)),
+            help=(
+                "1: the demo county alone (default); "
+                f"{1 + len(PEERS)}: the multi-county demo, three counties in two cities "
+                "with province and city users for /oversight/ (docs/demo.md)"
+            ),
+        )
 
     def handle(
         self,
@@ -63,6 +75,7 @@ class Command(BaseCommand):
         quiet: bool,
         no_history: bool,
         history_months: int,
+        counties: int = 1,
         **opts: Any,
     ) -> None:
         summary = build_demo_county(seed=seed)
@@ -85,6 +98,12 @@ class Command(BaseCommand):
         public = build_demo_public(county=county) if history is not None else None
         opened = build_demo_open(county=county) if history is not None else None
         coord = build_demo_coord(county=county)
+        # The multi-county demo: the peers get a smaller history (half the months).
+        peers = (
+            build_demo_peers(seed=seed, months=None if no_history else max(1, history_months // 2))
+            if counties > 1
+            else None
+        )
         if quiet:
             return
         self.stdout.write(
@@ -133,6 +152,32 @@ class Command(BaseCommand):
             rows = [("用户名", "密码", "角色", "单位")] + [
                 (a.username, DEMO_PASSWORD, str(Role(a.role).label), a.organisation_name or "—")
                 for a in DEMO_ACCOUNTS
+            ]
+        widths = [max(_width(row[i]) for row in rows) for i in range(3)]
+        self.stdout.write("")
+        for row in rows:
+            cells = [_pad(cell, w) for cell, w in zip(row, widths, strict=False)]
+            self.stdout.write("  ".join([*cells, row[3]]))
+        if peers is not None:
+            self._peers(peers)
+
+    def _peers(self, peers: Any) -> None:
+        self.stdout.write("")
+        self.stdout.write(
+            f"多县演示: {'、'.join(peers.counties)} beside 清河县; oversight at /oversight/."
+        )
+        for name, history in peers.histories:
+            self.stdout.write(
+                f"  {name} 呼叫历史: {history.calls} calls ({history.open} open, "
+                f"{history.overdue} overdue, {history.closed} closed)"
+                + (" (built before)." if history.skipped else ".")
+            )
+            for problem in history.problems:
+                self.stderr.write(f"  history step refused: {problem}")
+        with translation.override("zh-hans"):
+            rows = [("用户名", "密码", "角色", "单位")] + [
+                (login.username, DEMO_PASSWORD, str(Role(login.role).label), login.organisation)
+                for login in peers.logins
             ]
         widths = [max(_width(row[i]) for row in rows) for i in range(3)]
         self.stdout.write("")
