@@ -24,6 +24,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("open/", include("xianghu.participation.urls_open")),
     path("integrations/", include("xianghu.integrations.urls")),
     path("open311/v2/", include("xianghu.integrations.open311.urls")),
+    path("training/", include("xianghu.training.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/v1/", api.urls),
     path("admin/", admin.site.urls),

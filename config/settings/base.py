@@ -27,6 +27,10 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_htmx",
     "axes",
+    # Two-factor login (TOTP) and one-time recovery codes (docs/security.md).
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "django_tasks",
     "django_tasks_db",
     "ninja",
@@ -44,21 +48,29 @@ INSTALLED_APPS = [
     "xianghu.workbench",
     "xianghu.oversight",
     "xianghu.demo",
+    "xianghu.training",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "xianghu.core.middleware.RequestIdMiddleware",
+    # Outside the rest: sees their refusals, writes held-back audit events at the end.
+    "xianghu.core.audit.AuditMiddleware",
     "xianghu.core.middleware.ApiErrorShapeMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "xianghu.accounts.middleware.SessionExpiryMiddleware",
+    "xianghu.accounts.middleware.SessionBindingMiddleware",
     "xianghu.regions.middleware.ActorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # After the actor and messages: 2FA enrolment and password rotation redirects.
+    "xianghu.accounts.middleware.TwoFactorMiddleware",
+    "xianghu.accounts.middleware.PasswordExpiryMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -85,6 +97,7 @@ TEMPLATES = [
                 "csp.context_processors.nonce",
                 "xianghu.workbench.context_processors.workbench",
                 "xianghu.notify.context_processors.unread",
+                "xianghu.training.context_processors.training",
             ],
         },
     }
@@ -129,7 +142,22 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
     {"NAME": "xianghu.accounts.validators.CharacterClassValidator"},
+    {"NAME": "xianghu.accounts.validators.PasswordHistoryValidator"},
 ]
+
+# Two-factor login (docs/security.md "Two-factor login and passwords"). When enforced,
+# holders of these roles (and superusers) must enrol a TOTP device and verify it at login.
+XH_2FA_ENFORCE = env.bool("XH_2FA_ENFORCE", default=False)
+XH_2FA_REQUIRED_ROLES = env.list("XH_2FA_REQUIRED_ROLES", default=["system_admin"])
+OTP_TOTP_ISSUER = env.str("XH_2FA_ISSUER", default="xianghu")
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
+# Password rotation: days a staff password is valid (0: no expiry) and how many former
+# passwords a new one may not repeat.
+XH_PASSWORD_MAX_AGE_DAYS = env.int("XH_PASSWORD_MAX_AGE_DAYS", default=0)
+XH_PASSWORD_HISTORY = env.int("XH_PASSWORD_HISTORY", default=5)
+# Sessions are bound to the browser (User-Agent); with this, also to the client's network
+# (IPv4 /24, IPv6 /64) — off by default, mobile clients change networks.
+XH_SESSION_BIND_IP = env.bool("XH_SESSION_BIND_IP", default=False)
 
 LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "workbench:home"
@@ -197,6 +225,10 @@ TASKS = {
     }
 }
 # The worker writes a heartbeat this often; /healthz calls it stale after 3 missed beats.
+# The security audit log keeps events this many days (at least 180, the Cybersecurity
+# Law's six months; `manage.py audit_purge` deletes older ones).
+XH_AUDIT_RETENTION_DAYS = env.int("XH_AUDIT_RETENTION_DAYS", default=180)
+
 XH_WORKER_HEARTBEAT_SECONDS = env.int("XH_WORKER_HEARTBEAT_SECONDS", default=10)
 # Tasks the worker enqueues periodically: (dotted path of a task taking no arguments,
 # interval in seconds). Each is enqueued only when no unfinished result of it is queued
@@ -222,7 +254,27 @@ XH_PERIODIC_TASKS = [
         "xianghu.routing.tasks.routing_retrain_due",
         env.int("XH_ROUTING_RETRAIN_SECONDS", default=24 * 3600),
     ),
+    # Personal data whose retention ran out, anonymised (docs/privacy.md): daily.
+    (
+        "xianghu.core.privacy.tasks.privacy_purge",
+        env.int("XH_PRIVACY_PURGE_SECONDS", default=24 * 3600),
+    ),
 ]
+
+# Retention of personal data (PIPL; docs/privacy.md): days after the end of the purpose
+# (the report or ticket closed, the profile switched off, …) before `privacy_purge`
+# anonymises the values; 0 keeps them.
+XH_RETENTION_REPORT_CONTACT_DAYS = env.int("XH_RETENTION_REPORT_CONTACT_DAYS", default=365)
+XH_RETENTION_HOTLINE_CALLER_DAYS = env.int("XH_RETENTION_HOTLINE_CALLER_DAYS", default=365)
+XH_RETENTION_STAKEHOLDER_CONTACT_DAYS = env.int(
+    "XH_RETENTION_STAKEHOLDER_CONTACT_DAYS", default=365
+)
+XH_RETENTION_APPLICATION_CONTACT_DAYS = env.int(
+    "XH_RETENTION_APPLICATION_CONTACT_DAYS", default=365
+)
+XH_RETENTION_VERIFICATION_ADDRESS_DAYS = env.int(
+    "XH_RETENTION_VERIFICATION_ADDRESS_DAYS", default=30
+)
 
 NINJA_PAGINATION_PER_PAGE = 50
 

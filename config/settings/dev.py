@@ -14,4 +14,6 @@ STORAGES["staticfiles"] = {  # noqa: F405
     "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
 }
 WHITENOISE_USE_FINDERS = True
+# The demo's admin logs in with a password only (README); production enforces 2FA.
+XH_2FA_ENFORCE = env.bool("XH_2FA_ENFORCE", default=False)
 WHITENOISE_AUTOREFRESH = True

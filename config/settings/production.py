@@ -21,3 +21,6 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = True
 SECURE_HSTS_PRELOAD = env.bool("XH_HSTS_PRELOAD", default=True)
 SESSION_COOKIE_SECURE = True
 CSRF_COOKIE_SECURE = True
+# Two-factor login for system administrators and a 90-day password rotation (MLPS 2.0).
+XH_2FA_ENFORCE = env.bool("XH_2FA_ENFORCE", default=True)
+XH_PASSWORD_MAX_AGE_DAYS = env.int("XH_PASSWORD_MAX_AGE_DAYS", default=90)

@@ -28,4 +28,6 @@ LOGGING["root"]["level"] = "WARNING"  # type: ignore[index]
 # runs the suite with the production default.
 XH_EVIDENCE_REQUIRED = env.list("XH_EVIDENCE_REQUIRED", default=[])
 WHITENOISE_USE_FINDERS = True
+# The suite logs admins in with force_login; the 2FA tests (tests/accounts/) turn it on.
+XH_2FA_ENFORCE = env.bool("XH_2FA_ENFORCE", default=False)
 WHITENOISE_AUTOREFRESH = True

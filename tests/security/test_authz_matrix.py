@@ -156,6 +156,9 @@ PAGES: dict[str, Rule | tuple[Rule, ...]] = {
     "core:manifest": static(),
     "core:service_worker": static(),
     "core:offline": static(),
+    # The security audit log: system admins (and security auditors, not in the world) of
+    # the county; the CSV download follows the same rule.
+    "core:audit": roles("admin", twins=("csv",)),
     "set_language": public(methods=("POST",)),
     # the workbench
     "workbench:home": roles(*STAFF, *PUBLIC_USERS, note="no membership: the 403 page"),
@@ -168,6 +171,10 @@ PAGES: dict[str, Rule | tuple[Rule, ...]] = {
     "accounts:logout": public(methods=("POST",), login_ok=True),
     "accounts:profile": login(),
     "accounts:password_change": login(),
+    # two-factor login: the code step (after the password; without one, back to the login
+    # page) and the enrolment page of "My account"
+    "accounts:login_verify": public(methods=("GET", "POST"), login_ok=True),
+    "accounts:two_factor": login(methods=("GET", "POST")),
     "accounts:apikeys": (
         roles(*LEADERS, "admin", methods=("GET", "POST")),
         obj("organisation", "tleader", "admin", query={"org": "{pk}"}),
@@ -224,6 +231,19 @@ PAGES: dict[str, Rule | tuple[Rule, ...]] = {
         obj("draft", "bianban", "admin", other=("admin",)),
     ),
     "catalog:item_detail": (
+        obj("version", "*", other=SAME),
+        obj("draft", "bianban", "admin", other=("admin",)),
+    ),
+    # the printed manuals (说明书) of an item and of a whole version: like the item
+    "catalog:item_manual": (
+        obj("version", "*", other=SAME),
+        obj("draft", "bianban", "admin", other=("admin",)),
+    ),
+    "catalog:item_manual_pdf": (
+        obj("version", "*", other=SAME),
+        obj("draft", "bianban", "admin", other=("admin",)),
+    ),
+    "catalog:version_manuals_pdf": (
         obj("version", "*", other=SAME),
         obj("draft", "bianban", "admin", other=("admin",)),
     ),
@@ -681,6 +701,14 @@ PAGES: dict[str, Rule | tuple[Rule, ...]] = {
             sees=(frozenset(), frozenset()),
         ),
     ),
+    # the training sandbox (docs/training.md): any staff member practises in a practice
+    # county of their own; the switch reaches only their own practice identities (an empty
+    # or foreign role: 404)
+    "training:home": roles(*STAFF, note="public users and no membership: 403"),
+    "training:start": roles(*STAFF, methods=("POST",)),
+    "training:switch": roles(*STAFF, methods=("POST",), note="no role given: 404"),
+    "training:return": roles(*STAFF, methods=("POST",), note="not playing: back to /training/"),
+    "training:reset": roles(*STAFF, methods=("POST",)),
     # the API's own pages
     "api:api-root": roles(note="nothing is served at the API's root (404 for everyone)"),
     "api:openapi-json": static(note="the schema documents, it holds no data"),
@@ -983,6 +1011,7 @@ ADMIN_SITE: dict[str, Rule] = {
 }
 NO_ADD = frozenset({"add"})  # made elsewhere (logs, keys shown once, the workflow)
 APPEND_ONLY = frozenset({"add", "delete"})  # the call record and the task log: read only
+ADMIN_VIEWS = ("changelist", "add", "history", "delete", "change", "")
 ADMIN_MODELS: dict[str, frozenset[str]] = {
     "auth.group": frozenset(),
     "axes.accessattempt": NO_ADD,
@@ -992,8 +1021,14 @@ ADMIN_MODELS: dict[str, frozenset[str]] = {
     "core.workerheartbeat": frozenset(),
     "core.holiday": frozenset(),
     "core.calendaryear": frozenset(),
+    # every county's events: superusers only (county admins and auditors read /audit/);
+    # the bare object URL is the admin's redirect to "change" (no lookup), which refuses
+    "core.auditevent": frozenset(ADMIN_VIEWS) - {""},
     "accounts.user": frozenset(),
     "accounts.apikey": NO_ADD,
+    # two-factor devices: seen and removed (a lost phone), never made or changed here
+    "otp_totp.totpdevice": NO_ADD,
+    "otp_static.staticdevice": NO_ADD,
     "regions.region": frozenset(),
     "regions.organisation": frozenset(),
     "regions.membership": frozenset(),
@@ -1008,7 +1043,6 @@ ADMIN_MODELS: dict[str, frozenset[str]] = {
     "routing.routingsuggestionlog": NO_ADD,
     "routing.routingexample": frozenset(),
 }
-ADMIN_VIEWS = ("changelist", "add", "history", "delete", "change", "")
 
 
 # ---- fixtures ---------------------------------------------------------------------------------

@@ -16,12 +16,12 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema, Status
-from ninja.pagination import PageNumberPagination, paginate
+from ninja.pagination import paginate
 
 from xianghu.calls import selectors as call_selectors
 from xianghu.core import access
 from xianghu.core.actor import Actor
-from xianghu.core.api import ERROR_RESPONSES
+from xianghu.core.api import ERROR_RESPONSES, Pagination, file_responses
 from xianghu.core.errors import InvalidInput
 from xianghu.regions.models import Organisation
 
@@ -41,7 +41,7 @@ def _actor(request: HttpRequest) -> Actor:
 # ---- schemas --------------------------------------------------------------------------------
 
 
-class OrgOut(Schema):
+class CaseOrgOut(Schema):
     id: int
     name: str
 
@@ -61,7 +61,7 @@ class ReasonOut(Schema):
 
 class ProposalOut(Schema):
     finding: Finding
-    party: OrgOut | None = Field(None, description="Whom the finding is about.")
+    party: CaseOrgOut | None = Field(None, description="Whom the finding is about.")
     reasons: list[ReasonOut]
 
 
@@ -101,7 +101,7 @@ class CaseOut(Schema):
     decided_at: datetime | None
     opened_at: datetime
     evidence_at: datetime
-    parties: list[OrgOut]
+    parties: list[CaseOrgOut]
 
     @staticmethod
     def resolve_number(obj: AccountabilityCase) -> str:
@@ -165,9 +165,9 @@ class IncidentIn(Schema):
 class IncidentOut(Schema):
     id: int
     county_id: int
-    township: OrgOut
+    township: CaseOrgOut
     item_code: str | None
-    department: OrgOut | None
+    department: CaseOrgOut | None
     title: str
     description: str
     discovered_at: datetime
@@ -318,7 +318,7 @@ def case_create(request: HttpRequest, payload: CaseIn) -> Status[AccountabilityC
 
 
 @router.get("/cases", response={200: list[CaseOut], **ERROR_RESPONSES}, summary="List cases")
-@paginate(PageNumberPagination, page_size=50)
+@paginate(Pagination, page_size=50)
 def case_list(request: HttpRequest, filters: Query[CaseFilterIn]) -> QuerySet[AccountabilityCase]:
     """The cases the caller may see, newest first, 50 a page."""
     return services.case_list(
@@ -365,23 +365,32 @@ def case_refresh(request: HttpRequest, case_id: int) -> AccountabilityCase:
     return _case(actor, case_id)
 
 
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
 def _file(content: bytes, content_type: str, name: str) -> HttpResponse:
     response = HttpResponse(content, content_type=content_type)
     response["Content-Disposition"] = f'attachment; filename="{name}"'
     return response
 
 
-@router.get("/cases/{case_id}/pdf", summary="PDF report")
+@router.get(
+    "/cases/{case_id}/pdf",
+    summary="PDF report",
+    response=ERROR_RESPONSES,
+    openapi_extra=file_responses("The case's report as PDF.", "application/pdf"),
+)
 def case_pdf_download(request: HttpRequest, case_id: int) -> HttpResponse:
     case = _case(_actor(request), case_id)
     return _file(case_pdf(case), "application/pdf", f"{case_number(case)}.pdf")
 
 
-@router.get("/cases/{case_id}/xlsx", summary="Excel report")
+@router.get(
+    "/cases/{case_id}/xlsx",
+    summary="Excel report",
+    response=ERROR_RESPONSES,
+    openapi_extra=file_responses("The case's report as an Excel workbook.", XLSX_TYPE),
+)
 def case_xlsx_download(request: HttpRequest, case_id: int) -> HttpResponse:
     case = _case(_actor(request), case_id)
-    return _file(
-        case_xlsx(case),
-        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        f"{case_number(case)}.xlsx",
-    )
+    return _file(case_xlsx(case), XLSX_TYPE, f"{case_number(case)}.xlsx")

@@ -15,10 +15,10 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema, Status
-from ninja.pagination import PageNumberPagination, paginate
+from ninja.pagination import paginate
 
 from xianghu.core.actor import Actor
-from xianghu.core.api import ERROR_RESPONSES
+from xianghu.core.api import ERROR_RESPONSES, Pagination, file_responses
 from xianghu.core.errors import InvalidInput, NotFound
 from xianghu.regions.models import Region
 
@@ -193,7 +193,7 @@ class ReplyIn(Schema):
     measures: str = Field(description="The measures taken; at most 4000.")
 
 
-class DecideIn(Schema):
+class NoticeDecideIn(Schema):
     decision: str = Field(description="accept | return")
     reason: str = Field("", description="Required to return a reply.")
 
@@ -237,7 +237,7 @@ def _county(actor: Actor, county_id: int | None) -> Region:
 
 
 @router.get("/", response={200: list[NoticeOut], **ERROR_RESPONSES}, summary="List notices")
-@paginate(PageNumberPagination, page_size=50)
+@paginate(Pagination, page_size=50)
 def notice_list(request: HttpRequest, filters: Query[NoticeFilterIn]) -> QuerySet[Notice]:
     """The notices the caller may see, newest period first, 50 a page: every notice of
     the county for the issuing side, the issued ones for the county's government members."""
@@ -319,13 +319,23 @@ def _file(content: bytes, content_type: str, name: str) -> HttpResponse:
     return response
 
 
-@router.get("/{notice_id}/pdf", summary="The notice as PDF")
+@router.get(
+    "/{notice_id}/pdf",
+    summary="The notice as PDF",
+    response=ERROR_RESPONSES,
+    openapi_extra=file_responses("The notice as PDF.", "application/pdf"),
+)
 def notice_pdf_download(request: HttpRequest, notice_id: int) -> HttpResponse:
     notice = services.notice_get(actor=_actor(request), pk=notice_id)
     return _file(notice_pdf(notice), "application/pdf", file_name(notice, "pdf"))
 
 
-@router.get("/{notice_id}/xlsx", summary="The notice as Excel")
+@router.get(
+    "/{notice_id}/xlsx",
+    summary="The notice as Excel",
+    response=ERROR_RESPONSES,
+    openapi_extra=file_responses("The notice (with its replies) as an Excel workbook.", XLSX_TYPE),
+)
 def notice_xlsx_download(request: HttpRequest, notice_id: int) -> HttpResponse:
     actor = _actor(request)
     notice = services.notice_get(actor=actor, pk=notice_id)
@@ -376,7 +386,7 @@ def entry_reply(request: HttpRequest, entry_id: int, payload: ReplyIn) -> Status
     response={200: EntryOut, **ERROR_RESPONSES},
     summary="Accept or return the reply",
 )
-def entry_decide(request: HttpRequest, entry_id: int, payload: DecideIn) -> NoticeEntry:
+def entry_decide(request: HttpRequest, entry_id: int, payload: NoticeDecideIn) -> NoticeEntry:
     """`accept` closes the entry; `return` (with a `reason`) asks for a new reply within
     5 working days. 403 `notice.not_allowed`; 400 `notice.decision_invalid`,
     `notice.reason_required`; 409 `notice.no_reply`."""

@@ -28,14 +28,14 @@ from django.http.multipartparser import MultiPartParserError
 from django.utils.translation import gettext as _
 from ninja import P, Query, Router, Status
 from ninja.errors import HttpError
-from ninja.pagination import PageNumberPagination, paginate
+from ninja.pagination import paginate
 from ninja.params import HeaderEx
 from ninja.params.models import Body, BodyModel
 
 from xianghu.catalog.models import Item
 from xianghu.core import access
 from xianghu.core.actor import Actor
-from xianghu.core.api import ERROR_RESPONSES
+from xianghu.core.api import ERROR_RESPONSES, Pagination
 from xianghu.core.errors import InvalidInput, NotFound
 from xianghu.core.text import clean_text
 from xianghu.regions.models import Organisation, Region
@@ -344,7 +344,7 @@ def call_create(
 
 
 @router.get("/", response={200: list[CallOut], **ERROR_RESPONSES}, summary="List calls")
-@paginate(PageNumberPagination, page_size=50)
+@paginate(Pagination, page_size=50)
 def call_list(request: HttpRequest, filters: Query[CallFilterIn]) -> QuerySet[Call]:
     """The calls the caller may see, newest first, 50 a page (`page`). Filters: `state`
     (repeated or comma-separated), `urgency`, `caller` (organisation id), `item` (item
@@ -385,7 +385,7 @@ def call_events(request: HttpRequest, call_id: int) -> list[CallEvent]:
 
 @router.get(
     "/{call_id}/attachments/{attachment_id}",
-    response={k: v for k, v in ERROR_RESPONSES.items() if k in (401, 403, 404)},
+    response={k: v for k, v in ERROR_RESPONSES.items() if k in (401, 403, 404, 422)},
     url_name="calls_attachment",
     summary="Download a photo",
     openapi_extra={

@@ -23,6 +23,14 @@ class CallsConfig(AppConfig):
         if notifying.on_call_event not in services.AFTER_COMMIT:
             services.AFTER_COMMIT.append(notifying.on_call_event)
 
+        # The call clocks of the lists' printed manuals (catalog/manual.py).
+        from xianghu.catalog.manual import CALL_CLOCK_PROVIDERS
+
+        from .manual_clocks import item_clocks
+
+        if item_clocks not in CALL_CLOCK_PROVIDERS:
+            CALL_CLOCK_PROVIDERS.append(item_clocks)
+
         post_migrate.connect(
             install_append_only_triggers, sender=self, dispatch_uid="calls_append_only"
         )

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from datetime import time
-from typing import Any
+from typing import Annotated, Any
 
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 from ninja import Field, Router, Schema
+from pydantic import WithJsonSchema
 
 from xianghu.core.actor import Actor
 from xianghu.core.api import ERROR_RESPONSES
@@ -37,11 +38,27 @@ class UrgencyLimitsSchema(Schema):
     max_extension_days: int | None = None
 
 
+#: A time of day in the county's own time zone ("08:30", "17:30:00"): no UTC offset, so
+#: not JSON Schema's `time` format (RFC 3339 `full-time` requires one; the API fuzzer
+#: found every answer of this endpoint violating it).
+LocalTime = Annotated[
+    time,
+    WithJsonSchema(
+        {
+            "type": "string",
+            "format": "partial-time",
+            "pattern": r"^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]+)?)?$",
+            "examples": ["08:30"],
+        }
+    ),
+]
+
+
 class TimePolicySchema(Schema):
-    morning_start: time
-    morning_end: time
-    afternoon_start: time
-    afternoon_end: time
+    morning_start: LocalTime
+    morning_end: LocalTime
+    afternoon_start: LocalTime
+    afternoon_end: LocalTime
     remind_share: int | None = Field(
         None,
         description="The automatic reminder (催办) comes when this percentage of a clock "

@@ -82,3 +82,12 @@ def get_visible(actor: Actor, qs: QuerySet[M], action: str = "view", **lookup: A
 
 def registered_models() -> list[type[Model]]:
     return list(_policies)
+
+
+def may_see_audit(actor: Actor) -> bool:
+    """Whether the actor opens the security audit log (`/audit/`): superusers, and security
+    auditors and system administrators of a county (`audit.audit_events` keeps the events
+    of their counties)."""
+    from .audit import audit_scope_rule
+
+    return audit_scope_rule(actor) is not None

@@ -9,7 +9,7 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from .models import CalendarSource, CalendarYear, Holiday, WorkerHeartbeat
+from .models import AuditEvent, CalendarSource, CalendarYear, Holiday, WorkerHeartbeat
 from .workdays import coverage_warnings
 
 
@@ -116,3 +116,33 @@ class CalendarYearAdmin(admin.ModelAdmin):
     ) -> HttpResponse:
         _warn_coverage(request)
         return super().changelist_view(request, extra_context)
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(admin.ModelAdmin):
+    """Read-only: the security audit log is append-only. The admin lists every county's
+    events, so it opens to superusers only; a county's system administrators and security
+    auditors read theirs at /audit/."""
+
+    list_display = ("at", "kind", "outcome", "username", "ip", "path", "county_id")
+    list_filter = ("kind", "outcome")
+    search_fields = ("username", "path", "object_repr", "request_id")
+    date_hierarchy = "at"
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        return [f.name for f in AuditEvent._meta.fields]
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return bool(request.user.is_superuser)
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return bool(request.user.is_superuser)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

@@ -5,6 +5,7 @@ from __future__ import annotations
 from types import MethodType
 from typing import Any
 
+from django.conf import settings
 from django.contrib.admin import AdminSite
 from django.http import HttpRequest
 
@@ -13,6 +14,12 @@ def restrict_admin_to_system_admins(site: AdminSite) -> None:
     def has_permission(self: AdminSite, request: HttpRequest) -> bool:
         user = request.user
         if not user.is_active:
+            return False
+        # With two-factor login enforced, only a session that verified a code (django-otp's
+        # middleware sets is_verified) opens the admin.
+        if getattr(settings, "XH_2FA_ENFORCE", False) and not (
+            hasattr(user, "is_verified") and user.is_verified()
+        ):
             return False
         if user.is_superuser:
             return True

@@ -4,13 +4,14 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Annotated, Any
 
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.http import Http404, HttpRequest, HttpResponse
-from ninja import NinjaAPI, Schema
+from ninja import Field, NinjaAPI, Schema
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
+from ninja.pagination import PageNumberPagination
 
 from .errors import (
     DomainError,
@@ -44,13 +45,61 @@ ERROR_RESPONSES: dict[int, type[Schema]] = {
 }
 
 
+#: The id of a row in a request body: a positive 64-bit integer (the primary keys are
+#: BigAutoFields; a larger number in a lookup is a database error, found by the fuzzer).
+ObjectId = Annotated[int, Field(ge=1, le=2**63 - 1)]
+
+#: The highest page number a list accepts: a larger one would make an SQL offset beyond what
+#: the database can take (a 500 found by the API fuzzer); no list has that many pages.
+MAX_PAGE = 1_000_000
+
+
+class Pagination(PageNumberPagination):
+    """ninja's page-number pagination with a bounded page number (422 beyond it)."""
+
+    class Input(Schema):
+        page: int = Field(1, ge=1, le=MAX_PAGE)
+        page_size: int | None = Field(None, ge=1)
+
+
+def file_responses(description: str, *content_types: str) -> dict[str, Any]:
+    """`openapi_extra` of an operation answering 200 with a file: the file's content types
+    (its errors are `ERROR_RESPONSES`, given as the operation's `response`)."""
+    return {
+        "responses": {
+            "200": {
+                "description": description,
+                "content": {
+                    t: {"schema": {"type": "string", "format": "binary"}} for t in content_types
+                },
+            }
+        }
+    }
+
+
 def _respond(request: HttpRequest, error: DomainError, status: int | None = None) -> HttpResponse:
     status = status or error.status
     if status >= 500:
         log.error("api error %s", error.code, extra={"path": request.path})
     elif status in (401, 403, 404):
         security_log.warning("api refused %s %s", status, error.code, extra={"path": request.path})
+        _audit_refusal(request, error, status)
     return error_json(error, status)
+
+
+def _audit_refusal(request: HttpRequest, error: DomainError, status: int) -> None:
+    from .audit import audit_record
+    from .models import AuditKind, AuditOutcome
+
+    # A refused API key is an API-key event; every other refusal a permission denial.
+    kind = AuditKind.API_KEY if error.code.startswith("auth.api_key") else None
+    audit_record(
+        kind=kind or AuditKind.PERMISSION_DENIED,
+        request=request,
+        outcome=AuditOutcome.DENIED,
+        message=error.code,
+        detail={"status": status, "code": error.code},
+    )
 
 
 def install_error_handlers(api: NinjaAPI) -> None:

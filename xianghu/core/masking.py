@@ -4,11 +4,17 @@ from __future__ import annotations
 
 import re
 
+# What `manage.py privacy_purge` writes over a personal value whose retention ran out
+# (docs/privacy.md). Masking shows it as it is: it hides nothing and identifies nobody.
+ANONYMISED = "已匿名"
+
 
 def mask_phone(phone: str | None) -> str:
     """138****5678 for mobile numbers; keeps the area code of landlines."""
     if not phone:
         return ""
+    if phone == ANONYMISED:
+        return phone
     digits = phone.strip()
     if len(digits) <= 4:
         return "*" * len(digits)
@@ -19,6 +25,8 @@ def mask_phone(phone: str | None) -> str:
 
 def mask_email(email: str | None) -> str:
     """a***@example.cn: the first letter of the name and the domain."""
+    if email == ANONYMISED:
+        return email
     name, _at, domain = (email or "").partition("@")
     return f"{name[:1]}***@{domain}" if domain else ""
 
@@ -37,7 +45,7 @@ def mask_name(name: str | None) -> str:
     """张*明 style: first and (for 3+ characters) last character kept."""
     if not name:
         return ""
-    if len(name) == 1:
+    if len(name) == 1 or name == ANONYMISED:
         return name
     if len(name) == 2:
         return f"{name[0]}*"

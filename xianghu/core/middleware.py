@@ -55,6 +55,7 @@ class DomainErrorMiddleware:
                 "not found or not visible",
                 extra={"path": request.path, "code": exception.code, **_who(request)},
             )
+            _audit_not_found(request, exception.code)
             # Never the domain error's own text: absent and forbidden must look the same.
             return error_response(request, "not_found")
         if exception.status == 403:
@@ -63,6 +64,19 @@ class DomainErrorMiddleware:
         return error_response(
             request, "bad_request", message=exception.message, status=exception.status
         )
+
+
+def _audit_not_found(request: HttpRequest, code: str) -> None:
+    from .audit import audit_record
+    from .models import AuditKind, AuditOutcome
+
+    audit_record(
+        kind=AuditKind.PERMISSION_DENIED,
+        request=request,
+        outcome=AuditOutcome.DENIED,
+        message=code,
+        detail={"status": 404, "code": code},
+    )
 
 
 def _who(request: HttpRequest) -> dict[str, int | None]:

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import pwa, views
+from . import audit_views, pwa, views
 
 app_name = "core"
 
@@ -9,4 +9,5 @@ urlpatterns = [
     path("manifest.webmanifest", pwa.manifest, name="manifest"),
     path("sw.js", pwa.service_worker, name="service_worker"),
     path("offline/", pwa.offline, name="offline"),
+    path("audit/", audit_views.audit_log, name="audit"),
 ]

@@ -62,6 +62,20 @@ _PAGES: dict[str, tuple[Any, Any]] = {
 }
 
 
+def _audit_refusal(request: HttpRequest, code: str, exception: Any, **detail: Any) -> None:
+    from .audit import audit_record
+    from .models import AuditKind, AuditOutcome
+
+    code = getattr(exception, "code", None) or code
+    audit_record(
+        kind=AuditKind.PERMISSION_DENIED,
+        request=request,
+        outcome=AuditOutcome.DENIED,
+        message=code,
+        detail={"status": 403, "code": code, **detail},
+    )
+
+
 def error_response(
     request: HttpRequest, kind: str, *, message: Any = None, status: int | None = None
 ) -> HttpResponse:
@@ -81,6 +95,7 @@ def bad_request(request: HttpRequest, exception: Any = None) -> HttpResponse:
 
 def permission_denied(request: HttpRequest, exception: Any = None) -> HttpResponse:
     log.warning("forbidden", extra={"path": request.path})
+    _audit_refusal(request, "permission_denied", exception)
     return error_response(request, "permission_denied")
 
 
@@ -99,4 +114,5 @@ def server_error(request: HttpRequest) -> HttpResponse:
 
 def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
     log.warning("csrf failure", extra={"path": request.path, "reason": reason})
+    _audit_refusal(request, "csrf_failed", None, reason=reason)
     return error_response(request, "csrf_failed")

@@ -13,6 +13,7 @@ from __future__ import annotations
 from xianghu.catalog.access import oversight_paths
 from xianghu.core.actor import Actor
 from xianghu.core.errors import NotFound, PermissionDenied
+from xianghu.core.sandbox import outside_sandbox
 from xianghu.regions.access import is_system_admin
 from xianghu.regions.models import Membership, Region
 from xianghu.regions.roles import RegionLevel, Role
@@ -79,7 +80,10 @@ def home_regions(*, actor: Actor) -> list[Region]:
     if not paths:
         raise PermissionDenied(code="oversight.not_allowed")
     if paths == ("",):
-        return list(Region.objects.filter(level=RegionLevel.PROVINCE).order_by("code"))
+        # The training sandbox's practice root is no province anyone oversees.
+        return list(
+            Region.objects.filter(outside_sandbox(), level=RegionLevel.PROVINCE).order_by("code")
+        )
     return list(Region.objects.filter(path__in=paths).order_by("code"))
 
 

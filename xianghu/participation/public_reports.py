@@ -31,8 +31,11 @@ from xianghu.calls.models import Call, CallEvent, Urgency
 from xianghu.calls.workflow import State
 from xianghu.catalog.models import Catalogue, Item, ScopeLevel
 from xianghu.core.actor import Actor
+from xianghu.core.audit import audit_record
 from xianghu.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from xianghu.core.masking import mask_personal_text
+from xianghu.core.models import AuditKind
+from xianghu.core.sandbox import outside_sandbox
 from xianghu.core.text import clean_text
 from xianghu.notify.services import notify
 from xianghu.regions.models import Region
@@ -128,9 +131,11 @@ def effective_report(report: PublicReport) -> PublicReport:
 
 
 def served_counties() -> QuerySet[Region]:
-    """Counties with a county list: the public reports to them."""
+    """Counties with a county list (not the training sandbox's): the public reports to them."""
     ids = Catalogue.objects.filter(level=ScopeLevel.COUNTY).values("region_id")
-    return Region.objects.filter(pk__in=ids, level=RegionLevel.COUNTY).order_by("code")
+    return Region.objects.filter(outside_sandbox(), pk__in=ids, level=RegionLevel.COUNTY).order_by(
+        "code"
+    )
 
 
 def report_places(*, counties: Sequence[Region]) -> list[Region]:
@@ -652,5 +657,17 @@ def contact_unmask(*, actor: Actor, report: PublicReport, field: str, reason: st
     )
     logging.getLogger("xianghu.security").info(
         "contact unmasked", extra={"user_id": actor.user_id, "report": report.pk, "field": field}
+    )
+    # The platform-wide security audit log too (core.audit), for the county's auditors.
+    audit_record(
+        kind=AuditKind.UNMASK,
+        actor=actor,
+        user=User.objects.filter(pk=actor.user_id).first(),
+        obj=report,
+        object_repr=f"{report.token[:8]} {field}",
+        county_id=report.county_id,
+        message=field,
+        detail={"field": field, "reason": reason[:200]},
+        survive_rollback=False,
     )
     return value

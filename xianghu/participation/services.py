@@ -193,9 +193,12 @@ def publicreport_accept(*, actor: Actor, report: PublicReport) -> Call:
     _require_new(report)
     assert report.township is not None  # triage_organisation checked it
     source = _("Reported by the public through %(source)s.") % {"source": report.source}
+    # The call goes to departments and the county, who do not need the reporter's
+    # personal data: numbers in the text are masked (the report keeps the original, and
+    # the township unmasks the contact with an audited reason).
     draft = CallDraft(
-        title=_title(report),
-        description=f"{report.description or _title(report)}\n\n{source}",
+        title=mask_personal_text(_title(report))[:120],
+        description=mask_personal_text(f"{report.description or _title(report)}\n\n{source}"),
         location=report.location or report.township,
         urgency=report.urgency,
         item=report.item,

@@ -7,6 +7,7 @@ from django.db.models import Q
 from xianghu.core.access import register
 from xianghu.core.actor import Actor
 from xianghu.core.policies import ALL, NOTHING, QueryPolicy
+from xianghu.core.sandbox import outside_sandbox
 
 from .models import Membership, Organisation, Region
 from .roles import COUNTY_WIDE_ROLES, GOVERNMENT_KINDS, SOCIETY_KINDS, OrgKind, Role
@@ -65,8 +66,9 @@ class OrganisationPolicy(QueryPolicy):
             if county_ids:
                 q |= Q(county_id__in=county_ids)
             if actor.is_public or actor.has_role(Role.PUBLIC_USER):
-                # The public directory: every active government body.
-                q |= Q(kind__in=GOVERNMENT_KINDS, is_active=True)
+                # The public directory: every active government body (not the training
+                # sandbox's practice ones).
+                q |= Q(kind__in=GOVERNMENT_KINDS, is_active=True) & outside_sandbox("region__")
             return q
         if action in {"view_members", "manage_members"}:
             return _org_member_rule(actor, action)

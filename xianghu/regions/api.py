@@ -2,11 +2,11 @@
 
 from django.http import HttpRequest
 from ninja import Query, Router, Schema, Status
-from ninja.pagination import PageNumberPagination, paginate
+from ninja.pagination import paginate
 
 from xianghu.core import access
 from xianghu.core.actor import Actor
-from xianghu.core.api import ERROR_RESPONSES
+from xianghu.core.api import ERROR_RESPONSES, Pagination
 from xianghu.core.errors import NotFound
 
 from . import selectors, services
@@ -51,7 +51,7 @@ class RegionFilter(Schema):
 
 
 @router.get("/regions", response={200: list[RegionOut], **ERROR_RESPONSES})
-@paginate(PageNumberPagination, page_size=100)
+@paginate(Pagination, page_size=100)
 def region_list(request: HttpRequest, filters: Query[RegionFilter]) -> list[RegionOut]:
     """Regions below `parent` (a region code), or the top level when it is absent."""
     parent = selectors.region_get(code=filters.parent) if filters.parent else None
@@ -70,7 +70,7 @@ class OrganisationFilter(Schema):
 
 
 @router.get("/organisations", response={200: list[OrganisationOut], **ERROR_RESPONSES})
-@paginate(PageNumberPagination, page_size=50)
+@paginate(Pagination, page_size=50)
 def organisation_list(
     request: HttpRequest, filters: Query[OrganisationFilter]
 ) -> list[OrganisationOut]:

@@ -89,6 +89,10 @@ def _role_intro(role: str) -> Panel:
             "and satisfaction, and issue notices."
         ),
         Role.SYSTEM_ADMIN: _("Manage accounts, organisations, API keys and the platform's health."),
+        Role.SECURITY_AUDITOR: _(
+            "Review the security audit log: logins, refusals, exports, unmasking of personal "
+            "data and changes in the administration site."
+        ),
         Role.PUBLIC_USER: _(
             "Report problems, follow them, and take part in co-governance with the "
             "government bodies of your area."
@@ -197,6 +201,7 @@ def _admin_panels(m: Membership | None) -> list[Panel]:
                 Row(_("Administration site"), reverse("admin:index")),
                 Row(_("API documentation"), "/api/v1/docs"),
                 Row(_("Health report"), reverse("core:healthz")),
+                Row(_("Security audit log"), reverse("core:audit")),
             ],
         )
     ]
@@ -211,6 +216,17 @@ def _public_panels() -> list[Panel]:
                 "Browse the directory of government bodies, social organisations and enterprises."
             ),
             rows=[Row(_("Open the directory"), reverse("regions:organisation_list"))],
+        )
+    ]
+
+
+def _auditor_panels() -> list[Panel]:
+    return [
+        Panel(
+            key="audit",
+            title=_("Security audit"),
+            note=_("Who did what, when, from where and with what outcome, in your county."),
+            rows=[Row(_("Security audit log"), reverse("core:audit"))],
         )
     ]
 
@@ -231,6 +247,7 @@ _BUILDERS: dict[str, Callable[[Membership], list[Panel]]] = {
     ),
     Role.SYSTEM_ADMIN: _admin_panels,
     Role.PUBLIC_USER: lambda m: _public_panels(),
+    Role.SECURITY_AUDITOR: lambda m: _auditor_panels(),
 }
 
 

@@ -21,6 +21,7 @@ from xianghu.calls.workflow import State
 from xianghu.core import access
 from xianghu.core.actor import Actor
 from xianghu.core.errors import Conflict, InvalidInput, PermissionDenied
+from xianghu.core.masking import mask_personal_text
 from xianghu.regions.models import Organisation, Region
 from xianghu.regions.roles import OrgKind, RegionLevel, Role
 from xianghu.regions.selectors import grant_for
@@ -227,9 +228,11 @@ def _draft(ticket: Ticket, location: Region) -> CallDraft:
         "category": f", {ticket.category}" if ticket.category else "",
     }
     room = 4000 - len(origin) - 2
+    # The caller's numbers stay on the ticket (the platform centre's); the call, seen by
+    # the township and the departments, gets them masked.
     return CallDraft(
-        title=title,
-        description=f"{ticket.content.strip()[:room]}\n\n{origin}",
+        title=mask_personal_text(title)[:120],
+        description=mask_personal_text(f"{ticket.content.strip()[:room]}\n\n{origin}")[:4000],
         location=location,
         urgency=ticket.urgency,
         address=ticket.address,

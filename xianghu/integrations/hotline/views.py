@@ -21,7 +21,7 @@ from django.views.decorators.http import require_POST
 from xianghu.core import access
 from xianghu.core.errors import DomainError, NotFound
 from xianghu.core.http import XhRequest
-from xianghu.core.masking import mask_name, mask_phone
+from xianghu.core.masking import mask_name, mask_personal_text, mask_phone
 from xianghu.core.xlsx import Sheet, render_xlsx
 from xianghu.regions.models import Region
 from xianghu.regions.roles import RegionLevel
@@ -73,8 +73,15 @@ def ticket_list(request: XhRequest) -> HttpResponse:
     )
     page = Paginator(qs, PAGE_SIZE).get_page(params.get("page"))
     manager = bool(services.access_counties(request.actor)) or request.actor.is_superuser
+    # Numbers inside the caller's text are masked as the caller's own are: the platform
+    # hands tickets on, the hotline calls back (docs/privacy.md).
     rows = [
-        {"ticket": t, "caller": mask_name(t.caller_name), "phone": mask_phone(t.caller_phone)}
+        {
+            "ticket": t,
+            "caller": mask_name(t.caller_name),
+            "phone": mask_phone(t.caller_phone),
+            "content": mask_personal_text(t.content),
+        }
         for t in page
     ]
     query = params.copy()
@@ -108,6 +115,8 @@ def ticket_detail(request: XhRequest, pk: int) -> HttpResponse:
             "ticket": ticket,
             "caller": mask_name(ticket.caller_name),
             "phone": mask_phone(ticket.caller_phone),
+            "title": mask_personal_text(ticket.title),
+            "content": mask_personal_text(ticket.content),
             "can_manage": can_manage,
             "townships": _townships([ticket.county_id]) if can_manage else [],
         },

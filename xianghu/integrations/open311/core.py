@@ -20,6 +20,7 @@ from xianghu.catalog import selectors as catalog_selectors
 from xianghu.catalog.limits import limit_label
 from xianghu.catalog.models import Catalogue, Item, ItemParty, PartyRole, ScopeLevel
 from xianghu.core.masking import mask_personal_text
+from xianghu.core.sandbox import outside_sandbox
 from xianghu.regions.models import Region
 
 from .formats import w3c
@@ -55,9 +56,10 @@ class Open311Error(Exception):
 
 
 def jurisdictions() -> QuerySet[Region]:
-    """Counties with a county list: each is one jurisdiction, its id the region code."""
+    """Counties with a county list: each is one jurisdiction, its id the region code
+    (practice counties of the training sandbox are none)."""
     region_ids = Catalogue.objects.filter(level=ScopeLevel.COUNTY).values("region_id")
-    return Region.objects.filter(pk__in=region_ids).order_by("code")
+    return Region.objects.filter(outside_sandbox(), pk__in=region_ids).order_by("code")
 
 
 def jurisdiction_resolve(jurisdiction_id: str | None) -> Region:

@@ -33,6 +33,7 @@ from xianghu.catalog import selectors as catalog_selectors
 from xianghu.catalog.models import Catalogue, Item, ItemParty, ListVersion, PartyRole, PrimaryLevel
 from xianghu.catalog.models import ScopeLevel as CatalogueLevel
 from xianghu.core.actor import ANONYMOUS
+from xianghu.core.sandbox import outside_sandbox
 from xianghu.core.workdays import CHINA_TZ
 from xianghu.regions.models import Organisation, Region
 from xianghu.regions.roles import OrgKind, RegionLevel
@@ -43,9 +44,14 @@ from ..models_open import PhotoClearance, PublishedRanking
 
 
 def open_counties() -> list[Region]:
-    """The counties on the platform: those with a county list (one query)."""
+    """The counties on the platform: those with a county list (one query); practice
+    counties of the training sandbox are not published."""
     ids = Catalogue.objects.filter(level=CatalogueLevel.COUNTY).values("region_id")
-    return list(Region.objects.filter(level=RegionLevel.COUNTY, pk__in=ids).order_by("code"))
+    return list(
+        Region.objects.filter(outside_sandbox(), level=RegionLevel.COUNTY, pk__in=ids).order_by(
+            "code"
+        )
+    )
 
 
 def open_county(code: str | None) -> tuple[Region | None, list[Region]]:
