@@ -7,7 +7,9 @@ import logging
 from typing import Annotated, Any
 
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
+from django.db import DataError
 from django.http import Http404, HttpRequest, HttpResponse
+from django.utils.translation import gettext
 from ninja import Field, NinjaAPI, Schema
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
@@ -135,6 +137,16 @@ def install_error_handlers(api: NinjaAPI) -> None:
         security_log.warning("api refused a request: %s", exc, extra={"path": request.path})
         code = "payload_too_large" if isinstance(exc, RequestDataTooBig) else "bad_request"
         return error_json(code)
+
+    @api.exception_handler(DataError)
+    def _unstorable(request: HttpRequest, exc: DataError) -> HttpResponse:
+        # PostgreSQL refuses text SQLite stores (a NUL character, even in a lookup): the
+        # input is bad, not the server.
+        log.warning("api input the database refused: %s", exc, extra={"path": request.path})
+        return error_json(
+            "invalid_input",
+            message=gettext("The request holds characters that cannot be stored, such as NUL."),
+        )
 
     @api.exception_handler(Exception)
     def _unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:

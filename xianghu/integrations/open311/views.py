@@ -11,6 +11,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
+from django.db import DataError
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.utils.html import strip_tags
 from django.utils.translation import gettext as _
@@ -56,6 +57,14 @@ def open311(*methods: str) -> Callable[[View], View]:
                 return view(request, *args, fmt=fmt, **kwargs)
             except Open311Error as error:
                 return render(fmt, "errors", error.body(), status=error.status)
+            except DataError:
+                # PostgreSQL refuses text SQLite stores (a NUL character): bad input.
+                refused = Open311Error.one(
+                    400,
+                    "invalid_input",
+                    _("The request holds characters that cannot be stored, such as NUL."),
+                )
+                return render(fmt, "errors", refused.body(), status=refused.status)
 
         return wrapper
 
