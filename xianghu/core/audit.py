@@ -27,7 +27,6 @@ from contextvars import ContextVar
 from datetime import datetime
 from typing import Any
 
-from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Model, Q, QuerySet
 from django.http import HttpRequest, HttpResponse
@@ -48,17 +47,13 @@ _pending_var: ContextVar[list[AuditEvent] | None] = ContextVar("audit_pending", 
 
 
 def client_ip(request: HttpRequest | None) -> str | None:
-    """The client's address: REMOTE_ADDR, or behind `XH_PROXY_COUNT` trusted proxies the
-    address they saw (the same count django-axes uses)."""
+    """The client's address as django-axes reads it (REMOTE_ADDR, or behind `XH_PROXY_COUNT`
+    trusted proxies the address they saw), kept only when it is a valid IP address."""
     if request is None:
         return None
-    proxies = int(getattr(settings, "AXES_IPWARE_PROXY_COUNT", 0) or 0)
-    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
-    if proxies and forwarded:
-        hops = [h.strip() for h in forwarded.split(",") if h.strip()]
-        if len(hops) >= proxies:
-            return _valid_ip(hops[-proxies])
-    return _valid_ip(request.META.get("REMOTE_ADDR", ""))
+    from axes.helpers import get_client_ip_address
+
+    return _valid_ip(get_client_ip_address(request) or "")
 
 
 def _valid_ip(value: str) -> str | None:
