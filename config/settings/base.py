@@ -229,6 +229,9 @@ TASKS = {
 # Law's six months; `manage.py audit_purge` deletes older ones).
 XH_AUDIT_RETENTION_DAYS = env.int("XH_AUDIT_RETENTION_DAYS", default=180)
 
+# An event's outbox row older than this is taken to be orphaned by a dead process and
+# relayed by the worker (its effects are idempotent, so an early relay is harmless).
+XH_OUTBOX_GRACE_SECONDS = env.int("XH_OUTBOX_GRACE_SECONDS", default=30)
 XH_WORKER_HEARTBEAT_SECONDS = env.int("XH_WORKER_HEARTBEAT_SECONDS", default=10)
 # Tasks the worker enqueues periodically: (dotted path of a task taking no arguments,
 # interval in seconds). Each is enqueued only when no unfinished result of it is queued
@@ -258,6 +261,12 @@ XH_PERIODIC_TASKS = [
     (
         "xianghu.core.privacy.tasks.privacy_purge",
         env.int("XH_PRIVACY_PURGE_SECONDS", default=24 * 3600),
+    ),
+    # After-commit effects (notifications, webhooks) of events whose process died
+    # between the commit and those effects (the event outbox, docs/reliability.md).
+    (
+        "xianghu.calls.tasks.outbox_relay",
+        env.int("XH_OUTBOX_RELAY_SECONDS", default=60),
     ),
 ]
 

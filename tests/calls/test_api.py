@@ -127,7 +127,7 @@ def test_the_whole_loop_through_the_api(world, lists):
     [dispatch] = detail["dispatches"]
     assert dispatch["organisation"]["id"] == world.orgs["dept"].pk
     assert (dispatch["role"], dispatch["active"], dispatch["signed_at"]) == ("lead", True, None)
-    assert dispatch["sign_due"] < dispatch["respond_due"] <= dispatch["complete_due"]
+    assert dispatch["sign_due"] <= dispatch["respond_due"] <= dispatch["complete_due"]
 
     ok(act(handler, cid, "sign"))
     respond = next(
@@ -528,3 +528,56 @@ def test_openapi_schema_lists_the_calls_paths(world, client):
     assert {"200", "201", "400", "409", "422"} <= set(create["responses"])
     assert any(p["name"] == "Idempotency-Key" for p in create["parameters"])
     assert "`dispatch`" in paths[f"{API}/{{call_id}}/actions/{{action}}"]["post"]["description"]
+
+
+def _in_progress(world, lists) -> tuple[int, dict[str, Client]]:
+    """A call as far as `in_progress`, through the API, and the sessions that took it."""
+    who = {k: session(world, k) for k in ("reporter", "tleader", "operator", "handler")}
+    cid = ok(post(who["reporter"], "/", body(world, lists)), 201)["id"]
+    ok(act(who["reporter"], cid, "submit"))
+    ok(act(who["tleader"], cid, "approve"))
+    ok(act(who["operator"], cid, "accept"))
+    ok(act(who["operator"], cid, "dispatch", lead=world.orgs["dept"].pk, assisting=[]))
+    ok(act(who["handler"], cid, "sign"))
+    ok(act(who["handler"], cid, "respond", mode="contact"))
+    return cid, who
+
+
+def test_a_retried_step_with_its_key_is_taken_once(world, lists):
+    cid, who = _in_progress(world, lists)
+    handler, operator = who["handler"], who["operator"]
+    note = {"data": {"text": "已联系企业负责人"}}
+    path = f"/{cid}/actions/note"
+    first = ok(post(handler, path, note, HTTP_IDEMPOTENCY_KEY="note-1"))
+    # A note does not change the state: without the key a retry would be a second note.
+    again = ok(post(handler, path, note, HTTP_IDEMPOTENCY_KEY="note-1"))
+    assert again["event"]["seq"] == first["event"]["seq"]
+    same = ok(post(handler, path, {**note, "idempotency_key": "note-1"}))
+    assert same["event"]["seq"] == first["event"]["seq"]
+    call = Call.objects.get(pk=cid)
+    assert call.events.filter(action="note").count() == 1
+    # Another key is another note; no key, another one again.
+    ok(post(handler, path, note, HTTP_IDEMPOTENCY_KEY="note-2"))
+    ok(post(handler, path, note))
+    assert call.events.filter(action="note").count() == 3
+
+    # A state-changing step retried with its key answers with its event, not 409.
+    done = {"data": {"result": "已整改"}, "expected_state": "in_progress"}
+    step = ok(post(handler, f"/{cid}/actions/complete", done, HTTP_IDEMPOTENCY_KEY="c-1"))
+    retry = ok(post(handler, f"/{cid}/actions/complete", done, HTTP_IDEMPOTENCY_KEY="c-1"))
+    assert retry["event"]["seq"] == step["event"]["seq"]
+    assert retry["call"]["state"] == "awaiting_evaluation"
+    assert call.events.filter(action="complete").count() == 1
+
+    # The key of one step is not the key of another step, nor of another user's.
+    r = post(handler, path, note, HTTP_IDEMPOTENCY_KEY="c-1")
+    error = refused(r, 409, "call.idempotency_conflict")
+    assert error["detail"]["action"] == "complete"
+    refused(
+        post(operator, path, note, HTTP_IDEMPOTENCY_KEY="note-1"), 409, "call.idempotency_conflict"
+    )
+    # Header and body must not disagree; a key is at most 64 characters.
+    r = post(handler, path, {**note, "idempotency_key": "b"}, HTTP_IDEMPOTENCY_KEY="a")
+    assert [p["field"] for p in refused(r, 400, "call.invalid")["detail"]] == ["idempotency_key"]
+    refused(post(handler, path, note, HTTP_IDEMPOTENCY_KEY="k" * 65), 422, "invalid_input")
+    assert call.events.filter(action="note").count() == 3

@@ -248,3 +248,18 @@ def _other(world, new_call):
     other = new_call()
     step(world, "reporter", other, "submit", t(2024, 9, 23, 8, 0))
     return other
+
+
+def test_no_step_is_due_before_the_one_it_follows(world, lists, act, new_call):
+    """Dispatched on a Friday afternoon: sign in 2 working hours (Monday morning),
+    respond within 24 clock hours (Saturday) — the respond deadline waits for the
+    sign-off's, and the completion's for the response's."""
+    from xianghu.calls.models import Call
+
+    call = new_call()
+    friday = datetime(2026, 11, 27, 15, 53, tzinfo=CST)
+    dispatch = Dispatch(call=call, organisation=world.orgs["dept"], dispatched_at=friday)
+    call = Call.objects.get(pk=call.pk)
+    deadlines.set_dispatch_clocks(dispatch=dispatch, call=call, at=friday)
+    assert dispatch.sign_due.astimezone(CST).date().isoformat() == "2026-11-30"
+    assert dispatch.sign_due <= dispatch.respond_due <= dispatch.complete_due

@@ -58,11 +58,9 @@ def test_no_acknowledged_call_or_action_is_lost_or_duplicated_under_crashes(caps
     assert figures.calls_in_database == SMALL.calls + SMALL.overdue_calls
     # The queue was worked off and the sweep caught up without issuing anything twice.
     assert (figures.tasks_unfinished, figures.tasks_failed) == (0, 0), figures.errors
-    # A known gap (docs/reliability.md): inbox notifications are made right after the
-    # commit, in the request; a crash in between loses those of that one event (at most 2
-    # users here). So they are bounded by the requests a crash can cut short.
-    cut_short = figures.web_kills + SMALL.web_workers * figures.pg_restarts
-    assert figures.notifications_missing <= 2 * cut_short, figures.errors
+    # Every notification was made, those of events whose process was killed right after
+    # the commit too (the event outbox and its relay), and nothing is left in the outbox.
+    assert (figures.notifications_missing, figures.outbox_left) == (0, 0), figures.errors
     assert figures.sweep_runs > 0
     assert figures.overdue_calls == SMALL.overdue_calls
     assert (figures.sweep_left, figures.sweep_duplicates) == (0, 0), figures.errors

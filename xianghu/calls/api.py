@@ -518,16 +518,46 @@ def call_act(
     call_id: int,
     action: str,
     payload: Annotated[ActionIn, _JsonOrMultipart(...)],
+    idempotency_key: HeaderEx[
+        str | None,
+        P(
+            alias="Idempotency-Key",
+            max_length=64,
+            description=(
+                "Any string of at most 64 characters, unique per step the client means; a "
+                "retry with the same key returns the event the first attempt made (200) "
+                "instead of taking the step again — for steps that do not change the "
+                "state, such as `note`, too. The key used for another step of the call: "
+                "409 `call.idempotency_conflict`."
+            ),
+        ),
+    ] = None,
 ) -> dict[str, Any]:
     actor = _actor(request)
     call = selectors.call_get(actor=actor, pk=call_id, related=False)
     photos = _photos(request)
     data = _checked_data(payload.data) if action in BY_ACTION else payload.data
     expected = payload.expected_state.value if payload.expected_state else None
+    keys = {k.strip() for k in (idempotency_key, payload.idempotency_key) if k and k.strip()}
+    if len(keys) > 1:
+        raise _invalid(
+            [
+                _problem(
+                    "idempotency_key",
+                    _("The Idempotency-Key header and the idempotency_key field differ."),
+                )
+            ]
+        )
     # The service checks the photos (and the evidence a step needs) before it writes
     # anything, and saves them with the event in its transaction.
     event = services.call_transition(
-        actor=actor, call=call, action=action, data=data, expected_state=expected, photos=photos
+        actor=actor,
+        call=call,
+        action=action,
+        data=data,
+        expected_state=expected,
+        photos=photos,
+        idempotency_key=keys.pop() if keys else None,
     )
     fresh = selectors.call_get(actor=actor, pk=call_id)
     # Model instances: ninja validates them through the schema's resolvers.

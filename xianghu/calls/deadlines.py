@@ -210,8 +210,13 @@ def set_dispatch_clocks(*, dispatch: Dispatch, call: Call, at: datetime) -> None
     limits = limits_for(call, policy)
     calendar = HolidayCalendar.load(at.year, at.year + 1)
     dispatch.sign_due = _due(at, limits.sign, policy.hours, calendar)
-    dispatch.respond_due = _due(at, limits.respond, policy.hours, calendar)
-    dispatch.complete_due = _due(at, limits.complete, policy.hours, calendar)
+    # A limit in clock hours (an item's "24小时") can end before one in working hours
+    # that started with it (a sign-off due after the weekend): no step is due before
+    # the one it follows.
+    dispatch.respond_due = max(_due(at, limits.respond, policy.hours, calendar), dispatch.sign_due)
+    dispatch.complete_due = max(
+        _due(at, limits.complete, policy.hours, calendar), dispatch.respond_due
+    )
 
 
 def return_window_ends(*, dispatch: Dispatch, call: Call) -> datetime:
@@ -276,7 +281,7 @@ def restart_for_redo(*, dispatch: Dispatch, call: Call, at: datetime) -> None:
     dispatch.responded_at = None
     dispatch.completed_at = None
     dispatch.respond_due = _due(at, limits.respond, hours, calendar)
-    dispatch.complete_due = _due(at, limits.complete, hours, calendar)
+    dispatch.complete_due = max(_due(at, limits.complete, hours, calendar), dispatch.respond_due)
 
 
 # --------------------------------------------------------------------------- the running clock

@@ -233,13 +233,23 @@ class CallEvent(models.Model):
     party = models.CharField(_("party"), max_length=16)
     at = models.DateTimeField(_("at"))
     data = models.JSONField(_("data"), default=dict, blank=True)
+    # The client's key for this step (header `Idempotency-Key` of the API): a retry with
+    # the same key gets this event back instead of a second one.
+    idempotency_key = models.CharField(
+        _("idempotency key"), max_length=64, blank=True, default="", db_default=""
+    )
 
     class Meta:
         verbose_name = _("call event")
         verbose_name_plural = _("call events")
         ordering = ["call", "seq"]
         constraints = [
-            models.UniqueConstraint(fields=["call", "seq"], name="call_event_unique_seq")
+            models.UniqueConstraint(fields=["call", "seq"], name="call_event_unique_seq"),
+            models.UniqueConstraint(
+                fields=["call", "idempotency_key"],
+                condition=~Q(idempotency_key=""),
+                name="call_event_unique_idempotency_key",
+            ),
         ]
         indexes = [models.Index(fields=["action", "at"])]
 
@@ -411,3 +421,28 @@ class UrgencyLimit(models.Model):
 
     def __str__(self) -> str:
         return f"{self.policy} {self.urgency}"
+
+
+class EventOutbox(models.Model):
+    """An event whose after-commit effects (notifications, webhooks, the hotline's status
+    push) are not done yet. Written in the event's own transaction and deleted in the
+    transaction that does the effects, so a crash between the two loses nothing: the
+    worker's relay (`outbox.outbox_relay`) does what is left (docs/reliability.md)."""
+
+    event = models.OneToOneField(
+        CallEvent,
+        verbose_name=_("event"),
+        primary_key=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+
+    class Meta:
+        verbose_name = _("event outbox entry")
+        verbose_name_plural = _("event outbox entries")
+        indexes = [models.Index(fields=["created_at"], name="call_outbox_created")]
+
+    def __str__(self) -> str:
+        return f"outbox {self.event_id}"

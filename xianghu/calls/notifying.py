@@ -1,8 +1,9 @@
 """Who is told about each committed call event, and which webhooks receive it.
 
 `on_call_event` is appended to `services.AFTER_COMMIT` (apps.py), so it runs after the
-transition's transaction has committed. It never raises: a failed notification or
-webhook never affects the call (docs/notifications.md).
+transition's transaction has committed, through the event outbox (outbox.py). A failed
+notification or webhook never affects the call (docs/notifications.md); a database error
+leaves the event in the outbox, to be tried again.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
+from django.db import DatabaseError
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
@@ -198,7 +200,9 @@ def webhook_organisations(event: CallEvent) -> set[int]:
 
 
 def on_call_event(event: CallEvent) -> None:
-    """Notify the people concerned and emit the event to the webhooks; never raises."""
+    """Notify the people concerned and emit the event to the webhooks. Raises only
+    database errors, so that the event's outbox row stays for the relay (outbox.py);
+    anything else is logged."""
     key = f"call-event:{event.pk}"
     try:
         users = recipients(event)
@@ -213,6 +217,8 @@ def on_call_event(event: CallEvent) -> None:
                 kind=f"call.{event.action}",
                 source_key=key,
             )
+    except DatabaseError:
+        raise  # the outbox keeps the event and the relay tries again
     except Exception:
         logger.exception("calls: notifying event %s failed", event.pk)
     try:
@@ -224,5 +230,7 @@ def on_call_event(event: CallEvent) -> None:
                 payload=payload,
                 event_key=key,
             )
+    except DatabaseError:
+        raise
     except Exception:
         logger.exception("calls: webhooks for event %s failed", event.pk)

@@ -100,6 +100,14 @@ class ActionIn(Schema):
             "refused with 409 `call.state_changed`."
         ),
     )
+    idempotency_key: str | None = Field(
+        None,
+        max_length=64,
+        description=(
+            "The same as the `Idempotency-Key` header: a retry of this step with the same "
+            "key returns the event the first attempt made instead of taking it again."
+        ),
+    )
 
 
 # ---- small pieces -----------------------------------------------------------------------

@@ -28,7 +28,7 @@ from xianghu.core.text import clean_text
 from xianghu.regions.models import Organisation, Region
 from xianghu.regions.roles import OrgKind
 
-from . import deadlines, signals
+from . import deadlines, outbox, signals
 from .attachments import PHOTO_ACTIONS, attachment_save, attachments_check
 from .models import Call, CallEvent, Direction, Dispatch, DispatchRole, Urgency
 from .parties import assisting_dispatches, lead_dispatch, parties_of
@@ -46,7 +46,8 @@ from .workflow import (
     allowed_actions,
 )
 
-# Effects run after commit (notifications, webhooks); registered by other modules.
+# Effects run after commit (notifications, webhooks); registered by other modules and
+# made crash-safe by the event outbox (outbox.py).
 AFTER_COMMIT: list[Callable[[CallEvent], None]] = []
 
 
@@ -81,6 +82,7 @@ def _append(
     party: str,
     at: datetime,
     data: Mapping[str, Any],
+    idempotency_key: str = "",
 ) -> CallEvent:
     last = call.events.order_by("-seq").values_list("seq", flat=True).first() or 0
     event = CallEvent.objects.create(
@@ -94,6 +96,7 @@ def _append(
         party=party,
         at=at,
         data=dict(data),
+        idempotency_key=idempotency_key,
     )
     signals.event_appended.send(sender=CallEvent, event=event, call=call)
     return event
@@ -263,7 +266,7 @@ def call_create(
                 at=at,
                 data={"item": draft.item.code if draft.item else None, "urgency": draft.urgency},
             )
-            transaction.on_commit(lambda: _after_commit(event))
+            outbox.outbox_add(event=event, effects=list(AFTER_COMMIT))
     except IntegrityError:
         # A concurrent retry with the same key won the race: answer with its call.
         if key is None:
@@ -443,13 +446,35 @@ def call_transition(
     expected_state: str | None = None,
     at: datetime | None = None,
     photos: Sequence[UploadedFile] = (),
+    idempotency_key: str | None = None,
 ) -> CallEvent:
     """Take `action` on `call` as `actor` (None: the system), with `photos` as the
-    event's evidence (checked before anything is written, saved with the event)."""
+    event's evidence (checked before anything is written, saved with the event).
+
+    With an `idempotency_key`, a step already taken on this call under that key is not
+    taken again: its event is returned (a retry after a lost answer, for steps that do
+    not change the state too, such as `note`); the key used for another action is 409
+    `call.idempotency_conflict`."""
     transition = BY_ACTION.get(action)
     if transition is None:
         raise InvalidInput(_("Unknown action."), code="call.unknown_action")
     locked = Call.objects.select_for_update().select_related("caller", "county").get(pk=call.pk)
+    key = (idempotency_key or "").strip()
+    if len(key) > 64:
+        raise InvalidInput(_("An idempotency key has at most 64 characters."), code="call.invalid")
+    if key:
+        earlier = locked.events.filter(idempotency_key=key).first()
+        if earlier is not None:
+            if earlier.action != action or (
+                actor is not None and earlier.actor_id not in (None, actor.user_id)
+            ):
+                raise Conflict(
+                    _("This idempotency key was already used for another step of the call."),
+                    code="call.idempotency_conflict",
+                    detail={"action": earlier.action, "seq": earlier.seq},
+                )
+            call.refresh_from_db()
+            return earlier
     if expected_state is not None and locked.state != expected_state:
         raise Conflict(
             _("The call has changed meanwhile (it is now “%(state)s”); reload and try again.")
@@ -484,18 +509,14 @@ def call_transition(
         party=sorted(parties)[0],
         at=at,
         data={**clean, **extra},
+        idempotency_key=key,
     )
     if actor is not None:
         for photo in photos:
             attachment_save(actor=actor, call=locked, upload=photo, event=event)
-    transaction.on_commit(lambda: _after_commit(event))
+    outbox.outbox_add(event=event, effects=list(AFTER_COMMIT))
     call.refresh_from_db()
     return event
-
-
-def _after_commit(event: CallEvent) -> None:
-    for fn in AFTER_COMMIT:
-        fn(event)
 
 
 # ---- effects of the actions ------------------------------------------------------------------

@@ -23,3 +23,13 @@ def attachments_cleanup() -> dict[str, Any]:
     from .attachments import attachments_cleanup as cleanup
 
     return cleanup().as_dict()
+
+
+@task()
+def outbox_relay() -> dict[str, int]:
+    """Run the after-commit effects (notifications, webhooks) of events whose process
+    died between their commit and those effects (`outbox.outbox_relay`); the worker
+    enqueues it every `XH_OUTBOX_RELAY_SECONDS`."""
+    from .outbox import outbox_relay as relay
+
+    return relay().as_dict()

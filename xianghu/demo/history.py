@@ -60,6 +60,7 @@ from xianghu.assessment import rollup
 from xianghu.assessment.policy import DEFAULTS as ASSESSMENT_DEFAULTS
 from xianghu.calls import services, supervision
 from xianghu.calls.models import Attachment, Call, CallEvent, Dispatch, Urgency
+from xianghu.calls.outbox import outbox_muted
 from xianghu.calls.parties import lead_dispatch
 from xianghu.calls.services import CallDraft
 from xianghu.calls.signals import event_appended
@@ -1285,24 +1286,6 @@ class _Simulation:
 # --------------------------------------------------------------------------- entry point
 
 
-def _mute_notifications() -> tuple[Callable[[], None], Callable[[], None]]:
-    """Two on-commit callbacks that bracket the events' own: the history is the past, so
-    nobody is told of it (no inbox messages, e-mails or webhooks). Registered first and
-    last in the history's transaction, they run around the events' after-commit effects
-    whenever that transaction commits (at once, or with an outer one), and not at all if
-    it rolls back."""
-    saved: list[Callable[[Any], None]] = []
-
-    def mute() -> None:
-        saved[:] = services.AFTER_COMMIT
-        services.AFTER_COMMIT.clear()
-
-    def unmute() -> None:
-        services.AFTER_COMMIT[:] = saved
-
-    return mute, unmute
-
-
 @contextmanager
 def _quiet_sweeps() -> Iterator[None]:
     """The sweep logs every run that acts; the command prints a summary instead."""
@@ -1405,10 +1388,13 @@ def build_demo_history(
     )
     plans = planner.plans(months=months)
     simulation = _Simulation(cast=cast, seed=seed, start=start, until=until)
-    mute, unmute = _mute_notifications()
-    with _quiet_sweeps(), transaction.atomic():
-        transaction.on_commit(mute)
-        with _rollup_folded_at_the_end(lambda: history_calls(county)):
-            simulation.run(plans, planner.working_days())
-        transaction.on_commit(unmute, robust=True)
+    # The history is the past: nobody is told of it (no outbox rows, so no inbox
+    # messages, e-mails or webhooks, now or from the worker's relay).
+    with (
+        _quiet_sweeps(),
+        outbox_muted(),
+        transaction.atomic(),
+        _rollup_folded_at_the_end(lambda: history_calls(county)),
+    ):
+        simulation.run(plans, planner.working_days())
     return _summary(county, start, until, problems=tuple(simulation.problems))

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import logging
 
+from django.db import DatabaseError
+
 from xianghu.calls.models import CallEvent
 from xianghu.notify import services as notify_services
 from xianghu.regions.models import Organisation
@@ -19,7 +21,8 @@ EVENT = "hotline.ticket_status"
 
 
 def on_call_event(event: CallEvent) -> None:
-    """After commit of a call event; never raises."""
+    """After commit of a call event, through the event outbox; raises only database
+    errors (the outbox tries again)."""
     call_id = event.call_id
     try:
         ticket = Ticket.objects.select_related("call", "township").filter(call_id=call_id).first()
@@ -36,5 +39,7 @@ def on_call_event(event: CallEvent) -> None:
                 payload=payload,
                 event_key=f"hotline:{ticket.pk}:{event.pk}",
             )
+    except DatabaseError:
+        raise
     except Exception:
         logger.exception("hotline: pushing the status of call %s failed", call_id)

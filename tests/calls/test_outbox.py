@@ -1,0 +1,162 @@
+"""The event outbox: an event's after-commit effects survive a crash between the commit
+and those effects, run once, and a broken effect neither reaches the request nor makes
+the relay spin for ever."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.db import OperationalError
+from django.utils import timezone
+
+from xianghu.calls import notifying, outbox, services
+from xianghu.calls.models import EventOutbox
+from xianghu.notify.models import Notification
+
+
+def _told(event) -> int:
+    return Notification.objects.filter(source_key=f"call-event:{event.pk}").count()
+
+
+def _later() -> timezone.datetime:
+    return timezone.now() + timedelta(minutes=5)
+
+
+@pytest.fixture
+def fresh_call(new_call, django_capture_on_commit_callbacks):
+    """A draft call whose creation's effects have run (its outbox row is gone)."""
+
+    def make():
+        with django_capture_on_commit_callbacks(execute=True):
+            call = new_call()
+        assert not EventOutbox.objects.exists()
+        return call
+
+    return make
+
+
+def test_effects_run_after_commit_and_the_row_goes(
+    world, act, fresh_call, django_capture_on_commit_callbacks
+):
+    call = fresh_call()
+    with django_capture_on_commit_callbacks(execute=True):
+        event = act("reporter", call, "submit")
+    assert _told(event) == 1
+    assert not EventOutbox.objects.exists()
+
+
+def test_a_crash_after_the_commit_is_made_good_by_the_relay(
+    world, act, fresh_call, django_capture_on_commit_callbacks
+):
+    call = fresh_call()
+    # The process dies right after the commit: the on-commit effects never run.
+    with django_capture_on_commit_callbacks(execute=False):
+        event = act("reporter", call, "submit")
+    assert _told(event) == 0
+    assert EventOutbox.objects.filter(event=event).exists()
+
+    # Within the grace period the relay leaves it to the request that is still at it.
+    assert outbox.outbox_relay().done == 0
+    assert EventOutbox.objects.filter(event=event).exists()
+
+    result = outbox.outbox_relay(now=_later())
+    assert (result.done, result.failed) == (1, 0)
+    assert _told(event) == 1
+    assert not EventOutbox.objects.exists()
+    # Nothing left: a second relay does nothing, and tells nobody twice.
+    assert outbox.outbox_relay(now=_later()).done == 0
+    assert _told(event) == 1
+
+
+def test_the_relay_overtaking_the_request_tells_nobody_twice(
+    world, act, fresh_call, django_capture_on_commit_callbacks
+):
+    call = fresh_call()
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        event = act("reporter", call, "submit")
+    assert outbox.outbox_relay(now=_later()).done == 1
+    for callback in callbacks:  # the slow request's own effects come afterwards
+        callback()
+    assert _told(event) == 1
+    # The effects themselves are idempotent too (a relay racing the request on SQLite,
+    # where rows are not locked).
+    outbox.outbox_process(event_id=event.pk, effects=list(services.AFTER_COMMIT))
+    notifying.on_call_event(event)
+    assert _told(event) == 1
+
+
+def test_a_database_error_keeps_the_row_and_a_later_relay_succeeds(
+    world, act, fresh_call, django_capture_on_commit_callbacks, monkeypatch
+):
+    real = notifying.notify_services.notify
+
+    def down(**kwargs):
+        raise OperationalError("server closed the connection unexpectedly")
+
+    call = fresh_call()
+    monkeypatch.setattr(notifying.notify_services, "notify", down)
+    with django_capture_on_commit_callbacks(execute=True):
+        event = act("reporter", call, "submit")
+    call.refresh_from_db()
+    assert call.state == "submitted"  # the request is not affected
+    row = EventOutbox.objects.get(event=event)
+    assert row.attempts == 0
+
+    result = outbox.outbox_relay(now=_later())
+    assert (result.done, result.failed) == (0, 1)
+    assert EventOutbox.objects.get(event=event).attempts == 1
+
+    monkeypatch.setattr(notifying.notify_services, "notify", real)
+    assert outbox.outbox_relay(now=_later()).done == 1
+    assert _told(event) == 1
+    assert not EventOutbox.objects.exists()
+
+
+def test_an_effect_that_always_fails_is_given_up_after_max_attempts(
+    world, act, fresh_call, django_capture_on_commit_callbacks, monkeypatch
+):
+    def down(event):
+        raise OperationalError("always")
+
+    call = fresh_call()
+    with django_capture_on_commit_callbacks(execute=False):
+        event = act("reporter", call, "submit")
+    monkeypatch.setattr(services, "AFTER_COMMIT", [down])
+    given_up = 0
+    for _ in range(outbox.MAX_ATTEMPTS + 2):
+        given_up += outbox.outbox_relay(now=_later()).given_up
+    assert given_up == 1
+    assert EventOutbox.objects.get(event=event).attempts == outbox.MAX_ATTEMPTS
+    # Left alone from then on (and kept, for an operator to look at).
+    assert outbox.outbox_relay(now=_later()).as_dict() == {"done": 0, "failed": 0, "given_up": 0}
+
+
+def test_a_bug_in_an_effect_never_reaches_the_request(
+    world, act, fresh_call, django_capture_on_commit_callbacks, monkeypatch
+):
+    def bug(event):
+        raise KeyError("oops")
+
+    call = fresh_call()
+    monkeypatch.setattr(services, "AFTER_COMMIT", [bug])
+    with django_capture_on_commit_callbacks(execute=True):
+        event = act("reporter", call, "submit")
+    assert EventOutbox.objects.filter(event=event).exists()
+
+
+def test_muted_events_get_no_row_and_no_effects(
+    world, act, fresh_call, django_capture_on_commit_callbacks
+):
+    call = fresh_call()
+    with outbox.outbox_muted(), django_capture_on_commit_callbacks(execute=True) as callbacks:
+        event = act("reporter", call, "submit")
+    assert callbacks == []
+    assert not EventOutbox.objects.exists()
+    assert outbox.outbox_relay(now=_later()).done == 0
+    assert _told(event) == 0
+
+
+def test_the_relay_task_is_scheduled_by_the_worker(settings):
+    paths = [path for path, _seconds in settings.XH_PERIODIC_TASKS]
+    assert "xianghu.calls.tasks.outbox_relay" in paths

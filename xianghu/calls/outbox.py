@@ -1,0 +1,126 @@
+"""The transactional outbox of call events.
+
+A transition writes its event and an `EventOutbox` row in one transaction. Right after
+the commit, in the same request or task, `outbox_process` runs the after-commit effects
+(`services.AFTER_COMMIT`: inbox notifications, webhooks, the hotline's status push) and
+deletes the row in one transaction; with the database task backend the channel and
+webhook tasks those effects enqueue are rows of that transaction too. A process killed,
+or a database restarted, between the two commits leaves the row behind, and the worker's
+relay (`outbox_relay`, every `XH_OUTBOX_RELAY_SECONDS`) runs the effects of rows older
+than `XH_OUTBOX_GRACE_SECONDS`. Every effect is idempotent per event (a notification per
+user and `call-event:<id>`, a webhook delivery per webhook and key), so running one twice
+— a relay overtaking a slow request — tells nobody twice.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import logging
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import DatabaseError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from .models import CallEvent, EventOutbox
+
+logger = logging.getLogger(__name__)
+
+# After this many failed relays a row is left alone (and logged): a bug in an effect
+# must not make the relay spin on the same events for ever.
+MAX_ATTEMPTS = 10
+DONE, GONE, FAILED = "done", "gone", "failed"
+
+_muted: contextvars.ContextVar[bool] = contextvars.ContextVar("xh_outbox_muted", default=False)
+
+
+@contextmanager
+def outbox_muted() -> Iterator[None]:
+    """Within this block events get no outbox row and no after-commit effects: the demo's
+    history is the past, and nobody is told of it."""
+    token = _muted.set(True)
+    try:
+        yield
+    finally:
+        _muted.reset(token)
+
+
+def outbox_add(*, event: CallEvent, effects: list[Callable[[CallEvent], None]]) -> None:
+    """Inside the event's transaction: record that its effects are due, and run them
+    once the transaction commits."""
+    if _muted.get() or not effects:
+        return
+    EventOutbox.objects.create(event=event)
+    transaction.on_commit(lambda: outbox_process(event_id=event.pk, effects=effects))
+
+
+def outbox_process(*, event_id: int, effects: list[Callable[[CallEvent], None]]) -> str:
+    """Run the effects of one event and delete its outbox row, in one transaction.
+    Returns DONE; GONE when the row was done already or is being done by another process;
+    or FAILED when the database failed (the row stays for the relay)."""
+    try:
+        with transaction.atomic():
+            row = (
+                EventOutbox.objects.select_for_update(skip_locked=True)
+                .filter(event_id=event_id)
+                .first()
+            )
+            if row is None:
+                return GONE
+            event = CallEvent.objects.select_related("call").get(pk=event_id)
+            for effect in effects:
+                effect(event)
+            row.delete()
+    except DatabaseError:
+        logger.warning("outbox: the effects of event %s are left for the relay", event_id)
+        return FAILED
+    except Exception:  # an effect's bug must never reach the request that committed
+        logger.exception("outbox: the effects of event %s failed", event_id)
+        return FAILED
+    return DONE
+
+
+@dataclass(frozen=True)
+class RelayResult:
+    done: int
+    failed: int
+    given_up: int
+
+    def as_dict(self) -> dict[str, int]:
+        return {"done": self.done, "failed": self.failed, "given_up": self.given_up}
+
+
+def outbox_relay(*, now: datetime | None = None, limit: int = 500) -> RelayResult:
+    """Run the effects of events whose outbox row outlived the grace period (their
+    process died between the two commits), oldest first."""
+    from .services import AFTER_COMMIT
+
+    now = now or timezone.now()
+    grace = timedelta(seconds=getattr(settings, "XH_OUTBOX_GRACE_SECONDS", 30))
+    due = list(
+        EventOutbox.objects.filter(created_at__lte=now - grace, attempts__lt=MAX_ATTEMPTS)
+        .order_by("created_at", "event_id")
+        .values_list("event_id", flat=True)[:limit]
+    )
+    done = failed = given_up = 0
+    for event_id in due:
+        # Counted before the attempt, in its own statement: an effect that kills the
+        # transaction every time still uses up its attempts.
+        EventOutbox.objects.filter(event_id=event_id).update(attempts=F("attempts") + 1)
+        outcome = outbox_process(event_id=event_id, effects=list(AFTER_COMMIT))
+        if outcome == DONE:
+            done += 1
+        if outcome != FAILED:
+            continue
+        failed += 1
+        left = EventOutbox.objects.filter(event_id=event_id).values_list("attempts", flat=True)
+        if (left.first() or 0) >= MAX_ATTEMPTS:
+            given_up += 1
+            logger.error("outbox: gave up on the effects of event %s", event_id)
+    if done or failed:
+        logger.info("outbox relay: %s done, %s failed, %s given up", done, failed, given_up)
+    return RelayResult(done=done, failed=failed, given_up=given_up)
