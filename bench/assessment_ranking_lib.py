@@ -293,6 +293,7 @@ EVENT_COLUMNS = (
     "party",
     "at",
     "data",
+    "idempotency_key",
 )
 ATTACHMENT_COLUMNS = (
     "id",
@@ -575,7 +576,20 @@ class Generator:
         else:
             actor = cast.staff.get(org or 0)
         self.out.rows[CallEvent].append(
-            (event_id, self.call_id, seq, action, source, target, actor, org, party, _dt(at), data)
+            (
+                event_id,
+                self.call_id,
+                seq,
+                action,
+                source,
+                target,
+                actor,
+                org,
+                party,
+                _dt(at),
+                data,
+                "",
+            )
         )
         for n in range(photos):
             self.out.rows[Attachment].append(

@@ -33,6 +33,7 @@ INSTALLED_APPS = [
     "django_otp.plugins.otp_static",
     "django_tasks",
     "django_tasks_db",
+    "django_rq",
     "ninja",
     # Domain apps, in dependency order (docs/architecture.md).
     "xianghu.core",
@@ -74,6 +75,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Sends the reads of dashboards and public pages to the replica, when there is one.
+    "xianghu.core.replica.ReplicaReadsMiddleware",
     "xianghu.core.middleware.DomainErrorMiddleware",
     # Last, so that it sees failures of the authentication backends above it.
     "axes.middleware.AxesMiddleware",
@@ -123,6 +126,33 @@ else:
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
+# An optional read replica (a streaming standby of the primary): the dashboards and public
+# pages of XH_REPLICA_VIEWS read from it (xianghu/core/replica.py, docs/deployment.md).
+if env.str("XH_REPLICA_DATABASE_URL", default=""):
+    DATABASES["replica"] = env.db_url("XH_REPLICA_DATABASE_URL")
+    DATABASES["replica"]["CONN_MAX_AGE"] = DATABASES["default"].get("CONN_MAX_AGE", 0)
+    DATABASES["replica"]["CONN_HEALTH_CHECKS"] = True
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+XH_REPLICA_DATABASE = "replica"
+DATABASE_ROUTERS = ["xianghu.core.replica.ReplicaRouter"]
+XH_REPLICA_VIEWS = env.list(
+    "XH_REPLICA_VIEWS",
+    default=[
+        "open:*",
+        "open311:*",
+        "assessment:dashboard",
+        "assessment:domains",
+        "assessment:departments",
+        "assessment:townships",
+        "assessment:steps",
+        "assessment:rankings",
+        "assessment:subject",
+        "oversight:home",
+        "oversight:region",
+        "oversight:rollout",
+        "workbench:overview",
+    ],
+)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
@@ -219,9 +249,22 @@ STORAGES = {
 }
 
 # Tasks API: database backend on one machine (docs/adr/0001-stack.md).
+# The task engine: "db" (django-tasks' database backend, the embedded default, one
+# machine) or "rq" (RQ on Redis, several machines; `manage.py worker` runs either), or the
+# dotted path of another django-tasks backend. The same task code runs on each.
+TASKS_BACKENDS = {
+    "db": "django_tasks_db.DatabaseBackend",
+    "rq": "xianghu.core.tasks_rq.RQBackend",
+}
+_tasks_backend = env.str("XH_TASKS_BACKEND", default="db")
+XH_REDIS_URL = env.str("XH_REDIS_URL", default="redis://127.0.0.1:6379/0")
+RQ_QUEUES = {"default": {"URL": XH_REDIS_URL, "DEFAULT_TIMEOUT": 900}}
+# django-rq's admin dashboard and its stats API are not exposed (the authorization
+# matrix knows no such pages); `rqinfo` on a worker machine shows the queues.
+RQ_SHOW_ADMIN_LINK = False
 TASKS = {
     "default": {
-        "BACKEND": env.str("XH_TASKS_BACKEND", default="django_tasks_db.DatabaseBackend"),
+        "BACKEND": TASKS_BACKENDS.get(_tasks_backend, _tasks_backend),
     }
 }
 # The worker writes a heartbeat this often; /healthz calls it stale after 3 missed beats.

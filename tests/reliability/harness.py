@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import http.client
 import json
 import multiprocessing
 import os
@@ -207,6 +208,7 @@ class Figures:
     tasks_failed: int = 0
     notifications_missing: int = 0
     outbox_left: int = 0
+    channel_deliveries_missing: int = 0
     sweep_runs: int = 0
     sweep_duplicates: int = 0
     sweep_left: int = 0
@@ -230,6 +232,7 @@ class Figures:
             + self.sweep_left
             + self.notifications_missing
             + self.outbox_left
+            + self.channel_deliveries_missing
             + self.client_errors
             + (0 if self.web_master_alive else 1)
         )
@@ -253,6 +256,9 @@ class Load:
     pg_restarts: int = 1
     overdue_calls: int = 10
     request_deadline: float = 120.0  # give up retrying one request after this long
+    chaos: bool = True  # kill web and task workers (PostgreSQL restarts: `pg_restarts`)
+    tasks_backend: str = "db"  # or "rq": RQ on Redis (`redis_url`, a database it may empty)
+    redis_url: str = ""
     run_timeout: float = 1800.0  # give up the whole run after this long
 
 
@@ -290,9 +296,12 @@ class Stack:
                 "XH_WEBHOOK_RETRY_SWEEP_SECONDS": "5",
                 "XH_OUTBOX_RELAY_SECONDS": "2",
                 "XH_OUTBOX_GRACE_SECONDS": "5",
+                "XH_TASKS_BACKEND": self.load.tasks_backend,
                 "PYTHONPATH": str(ROOT),
             }
         )
+        if self.load.redis_url:
+            env["XH_REDIS_URL"] = self.load.redis_url
         return env
 
     def manage(self, *args: str, timeout: float = 300, settings: str | None = None) -> str:
@@ -327,6 +336,10 @@ class Stack:
         return dict(json.loads(done.stdout.strip().splitlines()[-1]))
 
     def start(self) -> dict[str, Any]:
+        if self.load.tasks_backend == "rq":
+            import redis
+
+            redis.Redis.from_url(self.load.redis_url).flushdb()
         self.cluster.start()
         begun = time.monotonic()
         # The schema from the models, as the suite makes it (`--no-migrations`): applying
@@ -484,9 +497,9 @@ class Client:
                 if error.code < 500:
                     try:
                         return error.code, json.loads(error.read() or b"{}")
-                    except ValueError:
-                        return error.code, {}
-            except (OSError, ValueError):
+                    except (ValueError, OSError, http.client.HTTPException):
+                        pass  # the answer was cut short: ask again (keys make it safe)
+            except (OSError, ValueError, http.client.HTTPException):
                 pass  # connection refused or reset, timeout, a half-read answer
             if time.monotonic() > end:
                 return 0, {"code": "client.gave_up"}
@@ -653,7 +666,7 @@ def run(load: Load, *, workdir: Path | None = None, log: Any = print) -> Figures
                 for proc in procs:
                     proc.kill()
                 raise RuntimeError(f"the clients did not finish within {load.run_timeout} s")
-            if progress.value - last_progress < load.chaos_progress:
+            if not load.chaos or progress.value - last_progress < load.chaos_progress:
                 continue
             last_progress = progress.value
             if restart_marks and created.value >= restart_marks[0]:
@@ -843,6 +856,8 @@ def drain(timeout: float) -> dict[str, Any]:
 
     begun = timezone.now()
     end = time.monotonic() + timeout
+    if _on_rq():
+        return _drain_rq(end)
     while time.monotonic() < end:
         try:
             ready = DBTaskResult.objects.filter(status="READY").count()
@@ -859,11 +874,101 @@ def drain(timeout: float) -> dict[str, Any]:
     return {"drained": False}
 
 
+def _on_rq() -> bool:
+    from django_tasks import task_backends
+    from django_tasks_rq import RQBackend
+
+    return isinstance(task_backends["default"], RQBackend)
+
+
+def _rq_registries() -> dict[str, Any]:
+    import django_rq
+    from rq.registry import FailedJobRegistry, FinishedJobRegistry, StartedJobRegistry
+
+    queue = django_rq.get_queue("default")
+    return {
+        "queue": queue,
+        "started": StartedJobRegistry(queue=queue),
+        "finished": FinishedJobRegistry(queue=queue),
+        "failed": FailedJobRegistry(queue=queue),
+    }
+
+
+def _drain_rq(end: float) -> dict[str, Any]:
+    """On RQ: the queue and the started jobs empty, the outbox empty, and two sweeps
+    finished since (the sweep runs every 2 s in the harness)."""
+    from xianghu.calls.models import EventOutbox
+
+    r = _rq_registries()
+
+    def sweeps() -> int:
+        return sum(
+            1
+            for job in r["finished"].get_job_ids()
+            if (j := r["queue"].fetch_job(job)) is not None
+            and j.func_name == "xianghu.calls.tasks.supervision_sweep"
+        )
+
+    seen = None
+    while time.monotonic() < end:
+        idle = not r["queue"].count and not r["started"].count
+        if idle and not EventOutbox.objects.exists():
+            if seen is None:
+                seen = sweeps()
+            elif sweeps() >= seen + 2:
+                return {"drained": True}
+        time.sleep(0.5)
+    return {"drained": False}
+
+
+def _check_db_tasks(out: dict[str, Any], errors: list[str]) -> None:
+    from django_tasks_db.models import DBTaskResult
+
+    tasks = Counter(DBTaskResult.objects.values_list("status", flat=True))
+    out["tasks_total"] = sum(tasks.values())
+    out["tasks_unfinished"] = tasks.get("READY", 0) + tasks.get("RUNNING", 0)
+    out["tasks_failed"] = tasks.get("FAILED", 0)
+    if out["tasks_unfinished"] or out["tasks_failed"]:
+        for path, status, exc in DBTaskResult.objects.exclude(status="SUCCESSFUL").values_list(
+            "task_path", "status", "exception_class_path"
+        )[:10]:
+            errors.append(f"task {path} left {status} {exc}")
+    out["sweep_runs"] = DBTaskResult.objects.filter(
+        task_path="xianghu.calls.tasks.supervision_sweep", status="SUCCESSFUL"
+    ).count()
+
+
+def _check_rq_tasks(out: dict[str, Any], errors: list[str]) -> None:
+    r = _rq_registries()
+    out["tasks_total"] = r["finished"].count + r["failed"].count
+    # The periodic tasks keep being enqueued until the workers stop, so copies enqueued
+    # after the drain may wait for the next start: only other tasks count as unfinished.
+    from django.conf import settings
+
+    periodic = {path for path, _every in settings.XH_PERIODIC_TASKS}
+    waiting = [job.func_name for job in r["queue"].jobs]
+    waiting += [
+        job.func_name
+        for job_id in r["started"].get_job_ids()
+        if (job := r["queue"].fetch_job(job_id)) is not None
+    ]
+    out["tasks_unfinished"] = sum(1 for name in waiting if name not in periodic)
+    out["tasks_failed"] = r["failed"].count
+    for job_id in r["failed"].get_job_ids()[:10]:
+        job = r["queue"].fetch_job(job_id)
+        errors.append(f"task {job.func_name if job else job_id} left FAILED")
+    out["sweep_runs"] = sum(
+        1
+        for job_id in r["finished"].get_job_ids()
+        if (job := r["queue"].fetch_job(job_id)) is not None
+        and job.func_name == "xianghu.calls.tasks.supervision_sweep"
+    )
+
+
 def check(acks_path: str) -> dict[str, Any]:
     """Compare the database with what the clients were told (see the module docstring)."""
     _django()
     from django.db.models import Count
-    from django_tasks_db.models import DBTaskResult
 
     from xianghu.calls.models import Call, CallEvent, EventOutbox
     from xianghu.calls.notifying import recipients
@@ -946,20 +1051,13 @@ def check(acks_path: str) -> dict[str, Any]:
         sweep_duplicates=sweep_dups,
     )
 
-    tasks = Counter(DBTaskResult.objects.values_list("status", flat=True))
-    out["tasks_total"] = sum(tasks.values())
-    out["tasks_unfinished"] = tasks.get("READY", 0) + tasks.get("RUNNING", 0)
-    out["tasks_failed"] = tasks.get("FAILED", 0)
-    if out["tasks_unfinished"] or out["tasks_failed"]:
-        for path, status, exc in DBTaskResult.objects.exclude(status="SUCCESSFUL").values_list(
-            "task_path", "status", "exception_class_path"
-        )[:10]:
-            errors.append(f"task {path} left {status} {exc}")
-    out["sweep_runs"] = DBTaskResult.objects.filter(
-        task_path="xianghu.calls.tasks.supervision_sweep", status="SUCCESSFUL"
-    ).count()
+    if _on_rq():
+        _check_rq_tasks(out, errors)
+    else:
+        _check_db_tasks(out, errors)
 
     made = set(Notification.objects.values_list("user_id", "source_key"))
+
     missing = 0
     for event in CallEvent.objects.select_related("call"):
         for user_id in recipients(event):
@@ -968,6 +1066,18 @@ def check(acks_path: str) -> dict[str, Any]:
                 if missing <= 10:
                     errors.append(f"no notification of event {event.pk} ({event.action})")
     out["notifications_missing"] = missing
+    # Every notification went through each external channel's task once (a row per
+    # notification and channel, unique: handled once, whichever worker ran it).
+    from xianghu.notify.channels import EXTERNAL
+    from xianghu.notify.models import ChannelDelivery
+
+    handled = Counter(ChannelDelivery.objects.values_list("notification_id", flat=True))
+    out["channel_deliveries_missing"] = sum(
+        len(EXTERNAL) - handled.get(pk, 0)
+        for pk in Notification.objects.values_list("pk", flat=True)
+    )
+    if out["channel_deliveries_missing"]:
+        errors.append(f"{out['channel_deliveries_missing']} channel deliveries never made")
     out["outbox_left"] = EventOutbox.objects.count()
     if out["outbox_left"]:
         errors.append(f"{out['outbox_left']} events left in the outbox")

@@ -1,5 +1,6 @@
-"""`manage.py worker`: the Tasks database worker, a heartbeat for /healthz, and a small
-scheduler that enqueues the periodic tasks of `XH_PERIODIC_TASKS`."""
+"""`manage.py worker`: the task worker — the Tasks database worker, or an RQ worker when
+`XH_TASKS_BACKEND=rq` — with a heartbeat for /healthz and a small scheduler that
+enqueues the periodic tasks of `XH_PERIODIC_TASKS`."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.crypto import get_random_string
 from django.utils.module_loading import import_string
-from django_tasks import TaskResultStatus
+from django_tasks import TaskResultStatus, task_backends
 from django_tasks.base import Task
 from django_tasks_db.backend import DatabaseBackend
 from django_tasks_db.management.commands.db_worker import Command as DbWorkerCommand
@@ -198,6 +199,8 @@ class PeriodicScheduler:
     def _blocked_until(self, entry: Periodic, now: datetime) -> datetime | None:
         """None if `entry` may be enqueued now; otherwise when to look again."""
         backend = entry.task.get_backend()
+        if _is_rq(backend):
+            return self._rq_lease(entry, now)
         if not isinstance(backend, DatabaseBackend):
             return None
         from django_tasks_db.models import DBTaskResult
@@ -224,11 +227,29 @@ class PeriodicScheduler:
         latest = max((at for _s, _ids, at in rows if at > recent), default=None)
         return None if latest is None else latest + entry.every - self.slack
 
+    def _rq_lease(self, entry: Periodic, now: datetime) -> datetime | None:
+        """On RQ, one enqueue per interval across all workers: the first worker to set
+        the task's key in Redis (SET NX with the interval as its lifetime) enqueues it."""
+        import django_rq
+
+        redis = django_rq.get_connection("default")
+        lifetime = max(1, int((entry.every - self.slack).total_seconds() * 1000))
+        if redis.set(f"xh:periodic:{entry.path}", socket.gethostname(), nx=True, px=lifetime):
+            return None
+        left = redis.pttl(f"xh:periodic:{entry.path}")
+        return now + timedelta(milliseconds=max(int(left), 0) + 1)
+
     def _alive(self, worker_ids: list[str], now: datetime) -> bool:
         stale_after = timedelta(seconds=3 * settings.XH_WORKER_HEARTBEAT_SECONDS)
         return WorkerHeartbeat.objects.filter(
             worker_id__in=worker_ids, seen_at__gte=now - stale_after
         ).exists()
+
+
+def _is_rq(backend: Any) -> bool:
+    from django_tasks_rq import RQBackend
+
+    return isinstance(backend, RQBackend)
 
 
 def run_periodic(scheduler: PeriodicScheduler, stop: threading.Event) -> None:
@@ -249,11 +270,34 @@ def run_periodic(scheduler: PeriodicScheduler, stop: threading.Event) -> None:
 # --------------------------------------------------------------------------- the command
 
 
+def _run_rq_worker(options: dict[str, Any]) -> None:
+    """An RQ worker on the queue (`--queue-name`, default "default"), with RQ's scheduler
+    for deferred tasks (webhook retries); `--batch` works off the queue and exits. Each
+    task runs in a forked work horse, so the database connections are closed first."""
+    import django_rq
+    from django.db import connections
+
+    connections.close_all()
+    queue = options.get("queue_name") or "default"
+    worker = django_rq.get_worker(
+        "default" if queue == "*" else queue, job_class="django_tasks_rq.Job"
+    )
+    worker.work(with_scheduler=True, burst=bool(options.get("batch")), logging_level="WARNING")
+
+
 class Command(DbWorkerCommand):
     help = (
         "Run the background task worker (django-tasks database backend) with a heartbeat "
         "and the periodic tasks of XH_PERIODIC_TASKS."
     )
+
+    def add_arguments(self, parser: Any) -> None:
+        super().add_arguments(parser)
+        # django-tasks-db accepts only a database backend here; on RQ the option names
+        # the (RQ) backend the worker serves.
+        for action in parser._actions:
+            if action.dest == "backend_name":
+                action.type = str
 
     def handle(self, *args: Any, **options: Any) -> None:
         worker_id = options.get("worker_id") or get_random_string(32)
@@ -269,7 +313,8 @@ class Command(DbWorkerCommand):
             while not stop.wait(settings.XH_WORKER_HEARTBEAT_SECONDS):
                 try:
                     _beat(worker_id, started_at)
-                    requeue_orphaned_tasks()
+                    if not _is_rq(task_backends["default"]):
+                        requeue_orphaned_tasks()
                 except DatabaseError:
                     pass  # the database may be restarting; the next beat retries
                 finally:
@@ -288,6 +333,9 @@ class Command(DbWorkerCommand):
         for thread in threads:
             thread.start()
         try:
+            if _is_rq(task_backends["default"]):
+                _run_rq_worker(options)
+                return
             pause = 0.5
             while True:
                 try:
