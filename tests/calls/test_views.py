@@ -311,6 +311,35 @@ def test_posting_an_action_moves_the_state_and_writes_one_event(world, client, l
     assert 'class="message message-success"' in page
 
 
+def test_a_form_sent_twice_takes_its_step_once(world, client, lists, new_call, act):
+    """A note (which does not change the state) posted twice from one rendered form — a
+    double click, a resend after a lost answer — is added once."""
+    call = new_call()
+    for who, action, data in (
+        ("reporter", "submit", {}),
+        ("tleader", "approve", {}),
+        ("operator", "accept", {}),
+        ("operator", "dispatch", {"lead": world.orgs["dept"].pk, "assisting": []}),
+        ("handler", "sign", {}),
+        ("handler", "respond", {"mode": "contact"}),
+    ):
+        act(who, call, action, **data)
+    login(world, client, "handler")
+    page = client.get(f"/calls/{call.pk}/")
+    [form] = [f for f in page.context["forms"] if f.transition.action == "note"]
+    key = form["submission_key"].value()
+    assert key
+    assert f'name="note-submission_key" value="{key}"' in page.content.decode()
+    post = {"note-expected_state": "in_progress", "note-submission_key": key, "note-text": "已联系"}
+    assert client.post(f"/calls/{call.pk}/act/note/", post).status_code == 302
+    assert client.post(f"/calls/{call.pk}/act/note/", post).status_code == 302
+    assert call.events.filter(action="note").count() == 1
+    # The next rendering of the form has a new key: a new note.
+    again = client.get(f"/calls/{call.pk}/")
+    [fresh] = [f for f in again.context["forms"] if f.transition.action == "note"]
+    assert fresh["submission_key"].value() != key
+
+
 def test_a_stale_expected_state_shows_the_conflict(world, client, lists, new_call, act):
     call = new_call()
     act("reporter", call, "submit")

@@ -1058,7 +1058,9 @@ def scene(django_db_setup: Any, django_db_blocker: Any, tmp_path_factory: Any) -
     old_media = settings.MEDIA_ROOT
     settings.MEDIA_ROOT = str(media)
     with django_db_blocker.unblock():
-        atomics = [transaction.atomic(using=alias) for alias in connections]
+        # Mirrors (the test replica) share their primary's database and transaction.
+        aliases = [a for a in connections if not connections.settings[a]["TEST"].get("MIRROR")]
+        atomics = [transaction.atomic(using=alias) for alias in aliases]
         for a in atomics:
             a.__enter__()
         try:
@@ -1069,7 +1071,7 @@ def scene(django_db_setup: Any, django_db_blocker: Any, tmp_path_factory: Any) -
             s.cookies = _sessions(s)
             yield s
         finally:
-            for alias in connections:
+            for alias in aliases:
                 transaction.set_rollback(True, using=alias)
             for a in reversed(atomics):
                 a.__exit__(None, None, None)

@@ -186,6 +186,9 @@ class ActionForm(DomainErrorMixin, forms.Form):
     accepts a request for assistance)."""
 
     expected_state = forms.CharField(widget=forms.HiddenInput)
+    # One key per rendered form: a form sent twice (a double click, a resend after a lost
+    # answer) takes its step once (`call_transition`'s idempotency key).
+    submission_key = forms.CharField(widget=forms.HiddenInput, required=False, max_length=64)
 
     def __init__(
         self,
@@ -201,6 +204,7 @@ class ActionForm(DomainErrorMixin, forms.Form):
     ) -> None:
         kwargs.setdefault("prefix", transition.action)
         super().__init__(*args, **kwargs)
+        self.fields["submission_key"].initial = uuid.uuid4().hex
         self.transition = transition
         self.assist_only = assist_only
         requires = set(transition.requires)
@@ -317,7 +321,7 @@ class ActionForm(DomainErrorMixin, forms.Form):
         """The cleaned fields as `call_transition` takes them (ids as numbers)."""
         data: dict[str, Any] = {}
         for name, value in self.cleaned_data.items():
-            if name == "expected_state":
+            if name in ("expected_state", "submission_key"):
                 continue
             if name == "item":
                 # Only a posted choice changes the item (an absent field keeps the caller's).

@@ -681,6 +681,7 @@ def call_act(request: XhRequest, pk: int, action: str) -> HttpResponse:
             data=form.data_for_service(),
             expected_state=form.cleaned_data["expected_state"],
             photos=photos,
+            idempotency_key=form.cleaned_data.get("submission_key") or None,
         )
     except DomainError as exc:
         if isinstance(exc, NotFound):
