@@ -13,14 +13,8 @@ STORAGES["staticfiles"] = {  # noqa: F405
     "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
 }
 TASKS_BACKENDS = {**TASKS_BACKENDS, "immediate": "django_tasks.backends.immediate.ImmediateBackend"}  # noqa: F405
-TASKS = {
-    "default": {
-        "BACKEND": TASKS_BACKENDS.get(
-            env.str("XH_TASKS_BACKEND", default="immediate"),
-            env.str("XH_TASKS_BACKEND", default="immediate"),
-        )
-    }
-}
+_tasks_backend = env.str("XH_TASKS_BACKEND", default="immediate")
+TASKS = {"default": {"BACKEND": TASKS_BACKENDS.get(_tasks_backend, _tasks_backend)}}
 LOG_FORMAT = "text"
 LOGGING = copy.deepcopy(LOGGING)  # noqa: F405  (base keeps its own)
 LOGGING["handlers"]["console"]["formatter"] = "text"  # type: ignore[index]

@@ -894,6 +894,16 @@ def _rq_registries() -> dict[str, Any]:
     }
 
 
+def _rq_sweeps_finished(r: dict[str, Any]) -> int:
+    """Supervision sweeps in RQ's finished registry."""
+    return sum(
+        1
+        for job_id in r["finished"].get_job_ids()
+        if (job := r["queue"].fetch_job(job_id)) is not None
+        and job.func_name == "xianghu.calls.tasks.supervision_sweep"
+    )
+
+
 def _drain_rq(end: float) -> dict[str, Any]:
     """On RQ: the queue and the started jobs empty, the outbox empty, and two sweeps
     finished since (the sweep runs every 2 s in the harness)."""
@@ -901,21 +911,13 @@ def _drain_rq(end: float) -> dict[str, Any]:
 
     r = _rq_registries()
 
-    def sweeps() -> int:
-        return sum(
-            1
-            for job in r["finished"].get_job_ids()
-            if (j := r["queue"].fetch_job(job)) is not None
-            and j.func_name == "xianghu.calls.tasks.supervision_sweep"
-        )
-
     seen = None
     while time.monotonic() < end:
         idle = not r["queue"].count and not r["started"].count
         if idle and not EventOutbox.objects.exists():
             if seen is None:
-                seen = sweeps()
-            elif sweeps() >= seen + 2:
+                seen = _rq_sweeps_finished(r)
+            elif _rq_sweeps_finished(r) >= seen + 2:
                 return {"drained": True}
         time.sleep(0.5)
     return {"drained": False}
@@ -957,12 +959,7 @@ def _check_rq_tasks(out: dict[str, Any], errors: list[str]) -> None:
     for job_id in r["failed"].get_job_ids()[:10]:
         job = r["queue"].fetch_job(job_id)
         errors.append(f"task {job.func_name if job else job_id} left FAILED")
-    out["sweep_runs"] = sum(
-        1
-        for job_id in r["finished"].get_job_ids()
-        if (job := r["queue"].fetch_job(job_id)) is not None
-        and job.func_name == "xianghu.calls.tasks.supervision_sweep"
-    )
+    out["sweep_runs"] = _rq_sweeps_finished(r)
 
 
 def check(acks_path: str) -> dict[str, Any]:

@@ -195,6 +195,20 @@ def _problem(field: str, message: str) -> dict[str, str]:
     return {"field": field, "message": message}
 
 
+def _idempotency_key(
+    header: str | None, field: str | None
+) -> tuple[str | None, dict[str, str] | None]:
+    """The request's idempotency key, from the `Idempotency-Key` header or the body's
+    `idempotency_key` (the same key if both are sent), or the problem when they differ."""
+    keys = {k.strip() for k in (header, field) if k and k.strip()}
+    if len(keys) > 1:
+        return None, _problem(
+            "idempotency_key",
+            _("The Idempotency-Key header and the idempotency_key field differ."),
+        )
+    return (keys.pop() if keys else None), None
+
+
 def _invalid(problems: list[dict[str, str]]) -> InvalidInput:
     return InvalidInput(_("The call is not complete."), code="call.invalid", detail=problems)
 
@@ -258,14 +272,9 @@ def _draft(
             problems.append(_problem("callee", _("Unknown organisation.")))
     if len(clean_text(payload.address)) > ADDRESS_MAX:
         problems.append(_problem("address", _("At most 200 characters.")))
-    keys = {k.strip() for k in (header_key, payload.idempotency_key) if k and k.strip()}
-    if len(keys) > 1:
-        problems.append(
-            _problem(
-                "idempotency_key",
-                _("The Idempotency-Key header and the idempotency_key field differ."),
-            )
-        )
+    key, key_problem = _idempotency_key(header_key, payload.idempotency_key)
+    if key_problem:
+        problems.append(key_problem)
     if problems:
         raise _invalid(problems)
     assert caller is not None
@@ -281,7 +290,7 @@ def _draft(
         longitude=_coordinate(payload.longitude),
         callee=callee,
     )
-    return caller, draft, (keys.pop() if keys else None)
+    return caller, draft, key
 
 
 @router.post(
@@ -538,16 +547,9 @@ def call_act(
     photos = _photos(request)
     data = _checked_data(payload.data) if action in BY_ACTION else payload.data
     expected = payload.expected_state.value if payload.expected_state else None
-    keys = {k.strip() for k in (idempotency_key, payload.idempotency_key) if k and k.strip()}
-    if len(keys) > 1:
-        raise _invalid(
-            [
-                _problem(
-                    "idempotency_key",
-                    _("The Idempotency-Key header and the idempotency_key field differ."),
-                )
-            ]
-        )
+    key, key_problem = _idempotency_key(idempotency_key, payload.idempotency_key)
+    if key_problem:
+        raise _invalid([key_problem])
     # The service checks the photos (and the evidence a step needs) before it writes
     # anything, and saves them with the event in its transaction.
     event = services.call_transition(
@@ -557,7 +559,7 @@ def call_act(
         data=data,
         expected_state=expected,
         photos=photos,
-        idempotency_key=keys.pop() if keys else None,
+        idempotency_key=key,
     )
     fresh = selectors.call_get(actor=actor, pk=call_id)
     # Model instances: ninja validates them through the schema's resolvers.

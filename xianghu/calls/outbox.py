@@ -104,10 +104,10 @@ def outbox_relay(*, now: datetime | None = None, limit: int = 500) -> RelayResul
     due = list(
         EventOutbox.objects.filter(created_at__lte=now - grace, attempts__lt=MAX_ATTEMPTS)
         .order_by("created_at", "event_id")
-        .values_list("event_id", flat=True)[:limit]
+        .values_list("event_id", "attempts")[:limit]
     )
     done = failed = given_up = 0
-    for event_id in due:
+    for event_id, attempts in due:
         # Counted before the attempt, in its own statement: an effect that kills the
         # transaction every time still uses up its attempts.
         EventOutbox.objects.filter(event_id=event_id).update(attempts=F("attempts") + 1)
@@ -117,8 +117,7 @@ def outbox_relay(*, now: datetime | None = None, limit: int = 500) -> RelayResul
         if outcome != FAILED:
             continue
         failed += 1
-        left = EventOutbox.objects.filter(event_id=event_id).values_list("attempts", flat=True)
-        if (left.first() or 0) >= MAX_ATTEMPTS:
+        if attempts + 1 >= MAX_ATTEMPTS:
             given_up += 1
             logger.error("outbox: gave up on the effects of event %s", event_id)
     if done or failed:

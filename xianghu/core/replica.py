@@ -82,7 +82,6 @@ class ReplicaReadsMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        token = None
         try:
             response = self.get_response(request)
         finally:

@@ -233,10 +233,11 @@ class PeriodicScheduler:
         import django_rq
 
         redis = django_rq.get_connection("default")
+        key = f"xh:periodic:{entry.path}"
         lifetime = max(1, int((entry.every - self.slack).total_seconds() * 1000))
-        if redis.set(f"xh:periodic:{entry.path}", socket.gethostname(), nx=True, px=lifetime):
+        if redis.set(key, socket.gethostname(), nx=True, px=lifetime):
             return None
-        left = redis.pttl(f"xh:periodic:{entry.path}")
+        left = redis.pttl(key)
         return now + timedelta(milliseconds=max(int(left), 0) + 1)
 
     def _alive(self, worker_ids: list[str], now: datetime) -> bool:
@@ -302,6 +303,7 @@ class Command(DbWorkerCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         worker_id = options.get("worker_id") or get_random_string(32)
         options["worker_id"] = worker_id
+        on_rq = _is_rq(task_backends["default"])
         started_at = timezone.now()
         stop = threading.Event()
         # A batch run works off the queue and exits: it schedules nothing.
@@ -313,7 +315,7 @@ class Command(DbWorkerCommand):
             while not stop.wait(settings.XH_WORKER_HEARTBEAT_SECONDS):
                 try:
                     _beat(worker_id, started_at)
-                    if not _is_rq(task_backends["default"]):
+                    if not on_rq:
                         requeue_orphaned_tasks()
                 except DatabaseError:
                     pass  # the database may be restarting; the next beat retries
@@ -333,7 +335,7 @@ class Command(DbWorkerCommand):
         for thread in threads:
             thread.start()
         try:
-            if _is_rq(task_backends["default"]):
+            if on_rq:
                 _run_rq_worker(options)
                 return
             pause = 0.5
