@@ -433,3 +433,38 @@ def test_a_two_way_call_to_a_township(page, world, lists):
     expect(page.get_by_test_id("timeline")).to_contain_text("配合及时")
     expect(page.get_by_test_id("event-photo")).to_have_count(2)
     screenshot(page, "calls-detail-two-way-closed")
+
+
+def test_the_console_filters_by_township_and_item_and_pages_by_keyset(page, world, lists):
+    # 23 calls of 王庄镇 waiting for the platform, and one of 柳林镇.
+    here = [
+        make_call(world, lists, upto=[("reporter", "submit", {}), ("tleader", "approve", {})])
+        for _ in range(23)
+    ]
+    other, _ = services.call_create(
+        actor=as_(world, "reporter_t2"),
+        caller=world.orgs["t2"],
+        draft=CallDraft(title="柳林镇路灯损坏", description="夜间无照明。", location=world.t2),
+    )
+    switch(page, "operator")
+    page.goto("/calls/?tab=all")
+    rows = page.get_by_test_id("call-row")
+    expect(rows).to_have_count(20)
+    expect(page.get_by_test_id("call-count")).to_contain_text("24")
+    # The township filter (htmx): only 王庄镇's calls remain.
+    page.get_by_test_id("filter-township").select_option(world.t1.code)
+    expect(page.locator(f"[data-testid=call-row][data-number='{other.number}']")).to_have_count(0)
+    expect(page.get_by_test_id("call-count")).to_contain_text("23")
+    screenshot(page, "calls-console-filtered")
+    # The next page keeps the filter and shows the last three, the previous one the first 20.
+    page.get_by_test_id("next-page").click()
+    expect(rows).to_have_count(3)
+    expect(page).to_have_url(re.compile(r"township=" + world.t1.code))
+    shown = {rows.nth(i).get_attribute("data-number") for i in range(3)}
+    assert shown <= {c.number for c in here}
+    page.get_by_test_id("previous-page").click()
+    expect(rows).to_have_count(20)
+    # The item filter: the call of 柳林镇 is outside the list, so 柳林镇 with D1-01 is empty.
+    page.goto(f"/calls/?tab=all&township={world.t2.code}&item=D1-01")
+    expect(page.get_by_test_id("no-calls")).to_be_visible()
+    expect(page.get_by_test_id("filter-item")).to_have_value("D1-01")

@@ -34,8 +34,15 @@ class Direction(models.TextChoices):
 
 class Call(models.Model):
     number = models.CharField(_("call number"), max_length=32, unique=True)
+    # The foreign keys the lists filter by are indexed with the lists' order (Meta.indexes:
+    # `(county | caller | location | item, -created_at, -id)`), which serves their joins
+    # as well, instead of by a plain index of their own.
     county = models.ForeignKey(
-        "regions.Region", verbose_name=_("county"), on_delete=models.PROTECT, related_name="+"
+        "regions.Region",
+        verbose_name=_("county"),
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
     )
     direction = models.CharField(
         _("direction"), max_length=8, choices=Direction.choices, default=Direction.UP
@@ -45,6 +52,7 @@ class Call(models.Model):
         verbose_name=_("calling organisation"),
         on_delete=models.PROTECT,
         related_name="calls_made",
+        db_index=False,
     )
     callee = models.ForeignKey(
         "regions.Organisation",
@@ -63,6 +71,7 @@ class Call(models.Model):
         on_delete=models.PROTECT,
         related_name="+",
         help_text=_("The township or village where the problem is."),
+        db_index=False,
     )
     address = models.CharField(_("address"), max_length=200, blank=True)
     latitude = models.DecimalField(
@@ -78,6 +87,7 @@ class Call(models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="calls",
+        db_index=False,
     )
     out_of_list = models.BooleanField(_("outside the list"), default=False)
     assist_only = models.BooleanField(
@@ -138,6 +148,11 @@ class Call(models.Model):
         indexes = [
             models.Index(fields=["county", "state", "-created_at"]),
             models.Index(fields=["caller", "state"]),
+            # The lists, newest first, with their keyset cursor (`selectors.call_page`).
+            models.Index(fields=["county", "-created_at", "-id"], name="call_county_recent"),
+            models.Index(fields=["caller", "-created_at", "-id"], name="call_caller_recent"),
+            models.Index(fields=["location", "-created_at", "-id"], name="call_place_recent"),
+            models.Index(fields=["item", "-created_at", "-id"], name="call_item_recent"),
             models.Index(
                 fields=["next_deadline"],
                 condition=Q(next_deadline__isnull=False),

@@ -7,15 +7,18 @@ timeline's people by prefetch or join, never one query per row.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
 
+from xianghu.catalog.models import Item
 from xianghu.core import access
 from xianghu.core.actor import Actor
-from xianghu.regions.models import Organisation
+from xianghu.regions.models import Organisation, Region
 from xianghu.regions.roles import OrgKind
 
 from . import services
@@ -35,6 +38,11 @@ class CallFilters:
     overdue: bool | None = None  # True: a deadline has passed; False: none has
     search: str | None = None  # in the title, or the call number
     mine: bool = False  # called by, or (actively) dispatched to, the actor's organisations
+    # The places of one township (its region and its villages'), by the township's region id.
+    township_region_id: int | None = None
+    # One item of a county's list: the calls on it or on the same item of the list's
+    # earlier versions (by code within the catalogue).
+    item_id: int | None = None
 
 
 def _calls() -> QuerySet[Call]:
@@ -89,7 +97,126 @@ def call_list(*, actor: Actor, filters: CallFilters | None = None) -> QuerySet[C
         qs = qs.filter(Q(title__icontains=filters.search) | Q(number__icontains=filters.search))
     if filters.mine:
         qs = qs.filter(_own_side(actor))
+    if filters.item_id is not None:
+        qs = qs.filter(item_id__in=_same_item(filters.item_id))
+    if filters.township_region_id is not None:
+        places = [filters.township_region_id, *_villages(filters.township_region_id)]
+        qs = qs.filter(location_id__in=places)
     return qs.prefetch_related(_active_leads()).order_by("-created_at", "-pk")
+
+
+def _same_item(item_id: int) -> list[int]:
+    item = Item.objects.filter(pk=item_id)
+    return list(
+        Item.objects.filter(
+            code__in=item.values("code"),
+            version__catalogue_id__in=item.values("version__catalogue_id"),
+        ).values_list("pk", flat=True)
+    )
+
+
+def _villages(township_region_id: int) -> list[int]:
+    return list(Region.objects.filter(parent_id=township_region_id).values_list("pk", flat=True))
+
+
+# ---- keyset pages of a call list ----------------------------------------------------------
+
+#: A list's count stops here: counting every row of a county's year is what makes an
+#: offset pager slow at scale (docs/benchmarks.md, "The platform console").
+COUNT_CAP = 1000
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+_CURSOR = re.compile(r"^(\d{1,17})\.(\d{1,18})$")
+
+
+@dataclass(frozen=True)
+class CallPage:
+    """One page of a call list, newest first, and the cursors of its neighbours."""
+
+    calls: list[Call]
+    count: int  # the calls of the list, counted up to `COUNT_CAP`
+    more: bool  # the list has more than `count` calls
+    next_cursor: str  # "" on the last page
+    previous_cursor: str  # "" on the first page
+
+    @property
+    def has_other_pages(self) -> bool:
+        return bool(self.next_cursor or self.previous_cursor)
+
+
+def _cursor(call: Call) -> str:
+    stamp = call.created_at
+    micros = (stamp - _EPOCH) // _MICROSECOND
+    return f"{micros}.{call.pk}"
+
+
+def _position(cursor: str) -> tuple[datetime, int] | None:
+    match = _CURSOR.match(cursor or "")
+    if match is None:
+        return None
+    micros, pk = int(match.group(1)), int(match.group(2))
+    try:
+        return _EPOCH + micros * _MICROSECOND, pk
+    except OverflowError:
+        return None
+
+
+def _rows_of(window: QuerySet[Call], limit: int) -> list[Call]:
+    """The first `limit` calls of `window` in its order, with their joins and leads.
+
+    A deferred join: the ids are picked by the filtered, ordered index query alone (a
+    subquery with its LIMIT), and only those rows are joined to their organisations,
+    places and items. Joined first, the database would join every row of a filter that
+    no index returns in order (a township's places, an item's versions) before sorting
+    and cutting them to a page."""
+    ids = window.values("pk")[:limit]
+    ordering = window.query.order_by
+    return list(
+        _calls().filter(pk__in=ids).prefetch_related(_active_leads()).order_by(*ordering)
+    )
+
+
+def call_page(*, calls: QuerySet[Call], size: int, after: str = "", before: str = "") -> CallPage:
+    """A page of `calls` (a `call_list`, ordered newest first) by keyset: the `size`
+    calls after the cursor `after`, or before `before`, or the first ones. A cursor is
+    a call's creation moment and id; a malformed one reads as none (the first page).
+
+    Keyset, not offsets: a page deep in a county's year costs what the first costs (an
+    index range from the cursor), where `OFFSET n` reads and drops n rows. The bound
+    `created_at <= t` comes first, so that the index on `created_at` serves the range
+    (a bare OR of the two conditions would not)."""
+    start = _position(after)
+    end = None if start is not None else _position(before)
+    if start is not None:
+        moment, pk = start
+        window = calls.filter(created_at__lte=moment).filter(
+            Q(created_at__lt=moment) | Q(pk__lt=pk)
+        )
+        rows = _rows_of(window, size + 1)
+        has_next, has_previous = len(rows) > size, True
+        rows = rows[:size]
+    elif end is not None:
+        moment, pk = end
+        window = (
+            calls.filter(created_at__gte=moment)
+            .filter(Q(created_at__gt=moment) | Q(pk__gt=pk))
+            .order_by("created_at", "pk")
+        )
+        rows = _rows_of(window, size + 1)
+        has_next, has_previous = True, len(rows) > size
+        rows = rows[:size][::-1]
+    else:
+        rows = _rows_of(calls, size + 1)
+        has_next, has_previous = len(rows) > size, False
+        rows = rows[:size]
+    counted = calls.order_by().values("pk")[: COUNT_CAP + 1].count()
+    return CallPage(
+        calls=rows,
+        count=min(counted, COUNT_CAP),
+        more=counted > COUNT_CAP,
+        next_cursor=_cursor(rows[-1]) if has_next and rows else "",
+        previous_cursor=_cursor(rows[0]) if has_previous and rows else "",
+    )
 
 
 def call_get(*, actor: Actor, pk: Any, related: bool = True) -> Call:

@@ -18,10 +18,10 @@ from collections import defaultdict
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.db import transaction
 from django.http import FileResponse, HttpResponse
 from django.shortcuts import redirect, render
@@ -184,14 +184,37 @@ def call_list(request: XhRequest) -> HttpResponse:
     filters = tab.filters
     if q:
         filters = replace(filters, search=q)
+    choices = _list_choices(membership)
+    township = next(
+        (t for t in choices.townships if t.region.code == request.GET.get("township")), None
+    )
+    item = next((i for i in choices.items if i.code == request.GET.get("item")), None)
+    if township is not None:
+        filters = replace(filters, township_region_id=township.region_id)
+    if item is not None:
+        filters = replace(filters, item_id=item.pk)
     qs = selectors.call_list(actor=request.actor, filters=filters)
-    page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = selectors.call_page(
+        calls=qs,
+        size=PAGE_SIZE,
+        after=request.GET.get("after", ""),
+        before=request.GET.get("before", ""),
+    )
+    here = {"tab": tab.key, "q": q}
+    if township is not None:
+        here["township"] = township.region.code
+    if item is not None:
+        here["item"] = item.code
     context = {
         "tabs": tabs,
         "tab": tab,
         "q": q,
         "page": page,
-        "rows": _rows(list(page.object_list), timezone.now()),
+        "choices": choices,
+        "township": township,
+        "item": item,
+        "query": urlencode(here),
+        "rows": _rows(page.calls, timezone.now()),
         "can_call": _may_call(membership),
         "show_overdue": membership is not None
         and membership.role in (Role.PLATFORM_OPERATOR, Role.DEPARTMENT_LEADER),
@@ -200,6 +223,27 @@ def call_list(request: XhRequest) -> HttpResponse:
     }
     partial = request.htmx and request.htmx.target == "call-rows"
     return render(request, "calls/_rows.html" if partial else "calls/list.html", context)
+
+
+@dataclass(frozen=True)
+class ListChoices:
+    """The township and item filters of the list: offered to the county's government
+    members who see more than one township's calls (platform, departments, assessors)."""
+
+    townships: list[Organisation]
+    items: list[Item]
+
+
+def _list_choices(membership: Membership | None) -> ListChoices:
+    if membership is None or membership.role in TOWNSHIP_ROLES:
+        return ListChoices([], [])
+    org = membership.organisation
+    if org.kind not in GOVERNMENT_KINDS or org.county is None:
+        return ListChoices([], [])
+    townships = list(
+        townships_of_county(county=org.county).select_related("region").order_by("region__code")
+    )
+    return ListChoices(townships, _callable_items(org))
 
 
 # ---- a new call -----------------------------------------------------------------------------

@@ -207,8 +207,13 @@ def peer_list_name(peer: PeerCounty) -> str:
 
 
 def _derive_list(peer: PeerCounty, county: Region) -> None:
-    """The peer's list: every item of the province's guidance inherited, published from
-    the same day as 清河县's (so the history's calls fall under it)."""
+    derive_county_list(county=county, name=peer_list_name(peer))
+
+
+def derive_county_list(*, county: Region, name: str) -> None:
+    """A county's list `name`: every item of the province's guidance inherited, published
+    from the same day as 清河县's (so the history's calls fall under it); kept if it is
+    in force already."""
     province = Region.objects.get(code=PROVINCE_CODE)
     guidance_catalogue = catalog_services.catalogue_get_or_create(
         level=ScopeLevel.PROVINCE, region=province, name=GUIDANCE_NAME
@@ -222,12 +227,12 @@ def _derive_list(peer: PeerCounty, county: Region) -> None:
     catalogue = catalog_services.catalogue_get_or_create(
         level=ScopeLevel.COUNTY,
         region=county,
-        name=peer_list_name(peer),
+        name=name,
         guidance=guidance_catalogue,
     )
     if catalog_selectors.version_in_force(catalogue=catalogue) is None:
         draft = catalog_services.version_derive(
-            catalogue=catalogue, guidance=guidance, title=f"{peer_list_name(peer)}（第1版）"
+            catalogue=catalogue, guidance=guidance, title=f"{name}（第1版）"
         )
         catalog_services.version_publish(version=draft, at=lists_in_force_from())
 

@@ -1,9 +1,12 @@
 from __future__ import annotations
 
+import functools
+import time
 import unicodedata
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TextIO
 
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError, OutputWrapper
 from django.utils import translation
 
 from xianghu.demo.assessment import build_demo_forms
@@ -21,6 +24,7 @@ from xianghu.demo.history import DEFAULT_MONTHS, MAX_MONTHS, build_demo_history
 from xianghu.demo.notice import build_demo_notice
 from xianghu.demo.open import build_demo_open
 from xianghu.demo.peers import PEERS, build_demo_peers
+from xianghu.demo.province import COUNTIES, ProvinceSummary, build_province
 from xianghu.demo.public import build_demo_public
 from xianghu.demo.routing import build_demo_routing
 from xianghu.regions.models import Region
@@ -34,6 +38,48 @@ def _width(text: str) -> int:
 
 def _pad(text: str, width: int) -> str:
     return text + " " * (width - _width(text))
+
+
+class ProgressBar:
+    """One line on stderr per stage: a bar, the count, the rate and the time to go;
+    rewritten in place on a terminal, else printed every few seconds."""
+
+    def __init__(self, stream: TextIO | OutputWrapper) -> None:
+        self.stream = stream
+        # A command's OutputWrapper ends every write with a newline unless told not to.
+        self._write: Callable[[str], Any] = (
+            functools.partial(stream.write, ending="")
+            if isinstance(stream, OutputWrapper)
+            else stream.write
+        )
+        self.tty = bool(getattr(stream, "isatty", lambda: False)())
+        self.stage = ""
+        self.started = self.last = 0.0
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        now = time.monotonic()
+        if stage != self.stage:
+            if self.stage and self.tty:
+                self._write("\n")
+            self.stage, self.started, self.last = stage, now, 0.0
+        finished = done >= total
+        if not finished and now - self.last < (0.2 if self.tty else 5.0):
+            return
+        self.last = now
+        share = done / total if total else 1.0
+        bar = "#" * int(share * 30)
+        elapsed = now - self.started
+        rate = done / elapsed if elapsed > 0 else 0.0
+        left = f"{(total - done) / rate:,.0f} s to go" if rate and not finished else ""
+        line = (
+            f"{stage:<9} [{bar:<30}] {done:>12,} / {total:,}  {share:6.1%}  "
+            f"{rate:,.0f}/s  {elapsed:,.0f} s  {left}"
+        )
+        self._write(("\r" + line) if self.tty else (line + "\n"))
+        if finished and self.tty:
+            self._write("\n")
+            self.stage = ""
+        self.stream.flush()
 
 
 class Command(BaseCommand):
@@ -67,6 +113,42 @@ class Command(BaseCommand):
                 "with province and city users for /oversight/ (docs/demo.md)"
             ),
         )
+        parser.add_argument(
+            "--scale",
+            choices=("county", "province"),
+            default="county",
+            help=(
+                "province: also a province of 16 cities, ~136 counties and ~1,800 townships "
+                "with --calls calls and --tickets 12345 tickets over the last year, "
+                "written in bulk (COPY on PostgreSQL; docs/demo.md)"
+            ),
+        )
+        parser.add_argument(
+            "--calls",
+            type=int,
+            default=1_000_000,
+            help="with --scale province: calls in the generated counties (default 1,000,000)",
+        )
+        parser.add_argument(
+            "--tickets",
+            type=int,
+            default=1_000_000,
+            help="with --scale province: 12345 tickets (default 1,000,000)",
+        )
+        parser.add_argument(
+            "--no-events",
+            action="store_true",
+            help=(
+                "with --scale province: the calls and their dispatches only, without "
+                "events, photos or roll-up (a faster load for the lists' load tests)"
+            ),
+        )
+        parser.add_argument(
+            "--province-counties",
+            type=int,
+            default=COUNTIES,
+            help=f"with --scale province: counties with 清河县 (default {COUNTIES})",
+        )
 
     def handle(
         self,
@@ -76,8 +158,18 @@ class Command(BaseCommand):
         no_history: bool,
         history_months: int,
         counties: int = 1,
+        scale: str = "county",
+        calls: int = 1_000_000,
+        tickets: int = 1_000_000,
+        province_counties: int = COUNTIES,
+        no_events: bool = False,
         **opts: Any,
     ) -> None:
+        for name, value in (("--calls", calls), ("--tickets", tickets)):
+            if value < 0:
+                raise CommandError(f"{name} must be 0 or more.")
+        if province_counties < 2:
+            raise CommandError("--province-counties must be at least 2.")
         summary = build_demo_county(seed=seed)
         county = Region.objects.get(code=COUNTY_CODE)
         lists = build_demo_lists(county=county, province=Region.objects.get(code=PROVINCE_CODE))
@@ -102,6 +194,18 @@ class Command(BaseCommand):
         peers = (
             build_demo_peers(seed=seed, months=None if no_history else max(1, history_months // 2))
             if counties > 1
+            else None
+        )
+        province = (
+            build_province(
+                seed=seed,
+                counties=province_counties,
+                calls=calls,
+                tickets=tickets,
+                events=not no_events,
+                progress=None if quiet else ProgressBar(self.stderr),
+            )
+            if scale == "province"
             else None
         )
         if quiet:
@@ -160,6 +264,22 @@ class Command(BaseCommand):
             self.stdout.write("  ".join([*cells, row[3]]))
         if peers is not None:
             self._peers(peers)
+        if province is not None:
+            self._province(province)
+
+    def _province(self, province: ProvinceSummary) -> None:
+        self.stdout.write("")
+        self.stdout.write(
+            f"全省演示: {province.cities} cities, {province.counties} counties, "
+            f"{province.townships} townships, {province.departments} departments, "
+            f"{province.stationed_agencies} stationed agencies."
+        )
+        for label, report in (("calls", province.calls), ("tickets", province.tickets)):
+            if report.total_rows:
+                rows = ", ".join(f"{n:,} {name}" for name, n in report.rows.items())
+                self.stdout.write(f"  bulk {label}: {report.total_rows:,} rows ({rows}).")
+            else:
+                self.stdout.write(f"  bulk {label}: none new (built before, or 0 asked).")
 
     def _peers(self, peers: Any) -> None:
         self.stdout.write("")
