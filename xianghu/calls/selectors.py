@@ -171,9 +171,7 @@ def _rows_of(window: QuerySet[Call], limit: int) -> list[Call]:
     and cutting them to a page."""
     ids = window.values("pk")[:limit]
     ordering = window.query.order_by
-    return list(
-        _calls().filter(pk__in=ids).prefetch_related(_active_leads()).order_by(*ordering)
-    )
+    return list(_calls().filter(pk__in=ids).prefetch_related(_active_leads()).order_by(*ordering))
 
 
 def call_page(*, calls: QuerySet[Call], size: int, after: str = "", before: str = "") -> CallPage:
