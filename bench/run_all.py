@@ -42,9 +42,21 @@ class Bench:
 
 
 BENCHES: tuple[Bench, ...] = (
-    Bench("intake", "bench/intake.py", (), ("--calls", "200", "--rounds", "1"), True),
+    Bench(
+        "intake",
+        "bench/intake.py",
+        (),
+        ("--calls", "100", "--rounds", "1", "--warmup", "10"),
+        True,
+    ),
     Bench("console", "bench/console.py", (), ("--calls", "20000", "--repeat", "5"), True),
-    Bench("sweep", "bench/sweep.py", (), ("--open", "2000,20000", "--repeat", "2"), True),
+    Bench(
+        "sweep",
+        "bench/sweep.py",
+        (),
+        ("--open", "2000,20000", "--due", "100", "--repeat", "2"),
+        True,
+    ),
     Bench(
         "assessment_ranking",
         "bench/assessment_ranking.py",

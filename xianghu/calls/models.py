@@ -163,6 +163,13 @@ class Call(models.Model):
                 condition=Q(remind_at__isnull=False),
                 name="call_remind_idx",
             ),
+            # The sweep's automatic closes: the calls awaiting evaluation, by the time
+            # they started waiting (a small index: only those calls are in it).
+            models.Index(
+                fields=["state_changed_at"],
+                condition=Q(state="awaiting_evaluation"),
+                name="call_awaiting_idx",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -397,8 +397,8 @@ def _candidates(now: datetime, calendar: HolidayCalendar) -> dict[int, Call]:
         Q(next_deadline__lt=due_horizon(now, calendar=calendar), state__in=CARD_STATES)
         | Q(remind_at__lte=now, state__in=REMIND_STATES)
     )
-    # Awaiting evaluation for at least the shortest evaluation window (the state index;
-    # state_changed_at is the time of the last `complete`).
+    # Awaiting evaluation for at least the shortest evaluation window (the partial index
+    # `call_awaiting_idx`; state_changed_at is the time of the last `complete`).
     shortest = _shortest_evaluation_window()
     waiting = Call.objects.filter(
         state=State.AWAITING_EVALUATION, state_changed_at__lte=now - shortest
@@ -408,11 +408,17 @@ def _candidates(now: datetime, calendar: HolidayCalendar) -> dict[int, Call]:
     evaluated = CallEvent.objects.filter(
         action="evaluate", at__gt=now - REOPEN_LOOKBACK, at__lte=now
     ).values("call_id")
-    reopened = Call.objects.filter(
-        Q(state=State.REOPENED) | Q(pk__in=Subquery(evaluated), state__in=SUPERVISE_STATES),
+    # Two queries, not one with OR: each is served by its index (an OR of a state and a
+    # subquery would read the whole table, benchmarks.md "The supervision sweep").
+    still_reopened = Call.objects.filter(
+        state=State.REOPENED, reopen_count__gte=REOPEN_SUPERVISION_AT
+    )
+    evaluated_again = Call.objects.filter(
+        pk__in=Subquery(evaluated),
+        state__in=SUPERVISE_STATES,
         reopen_count__gte=REOPEN_SUPERVISION_AT,
     )
-    for queryset in (due, waiting, reopened):
+    for queryset in (due, waiting, still_reopened, evaluated_again):
         for call in queryset.only(*_CANDIDATE_FIELDS).order_by("pk"):
             calls.setdefault(call.pk, call)
     return calls
