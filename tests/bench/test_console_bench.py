@@ -41,6 +41,8 @@ def test_every_page_is_the_bare_querys_and_the_figures_are_made(here):
     rows = lib.run(here, repeat=2, pages=True)
     for row in rows:
         assert len(row.app.samples) == len(row.bare.samples) == len(row.page.samples) == 2
+        assert len(row.sql.samples) == 2
+        assert len(row.statements) == row.queries
         assert row.queries >= 2  # the page with its leads, and the capped count
         assert row.ratio > 0
     deep = rows[-1]
@@ -50,7 +52,7 @@ def test_every_page_is_the_bare_querys_and_the_figures_are_made(here):
     assert rows[0].count is not None
     assert rows[0].total == here.calls
     text = lib.markdown(here, rows, header={"Command": "`test`"})
-    assert "app ÷ bare (p95)" in text
+    assert "SQL ÷ bare" in text
     assert f"OFFSET {deep.scenario.offset:,}" in text
 
 

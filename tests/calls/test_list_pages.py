@@ -179,3 +179,22 @@ def test_the_filtered_list_queries_are_pinned(
         r = client.get("/calls/", {"tab": "all", "township": world.t1.code, "item": "D1-01"})
     assert r.status_code == 200
     assert len(r.context["rows"]) == 20
+
+
+def test_a_row_shows_its_lead_and_places_read_narrow(world, client, lists, new_call, act):
+    call = new_call()
+    act("reporter", call, "submit")
+    act("tleader", call, "approve")
+    act("operator", call, "accept")
+    act("operator", call, "dispatch", lead=world.orgs["dept"].pk)
+    world.login(client, "operator")
+    r = client.get("/calls/", {"tab": "in_progress"})
+    row = r.context["rows"][0]
+    assert row.call.pk == call.pk
+    assert row.lead == world.orgs["dept"].name
+    html = r.content.decode()
+    assert world.orgs["dept"].name in html
+    assert call.caller.name in html
+    assert "D1-01" in html
+    # The rows were read narrow: the long description was not fetched.
+    assert "description" in row.call.get_deferred_fields()

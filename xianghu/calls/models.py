@@ -170,6 +170,10 @@ class Call(models.Model):
                 condition=Q(state="awaiting_evaluation"),
                 name="call_awaiting_idx",
             ),
+            # The sweep's supervision orders of calls reopened twice or more (few).
+            models.Index(
+                fields=["state"], condition=Q(reopen_count__gte=2), name="call_reopened_idx"
+            ),
         ]
 
     def __str__(self) -> str:

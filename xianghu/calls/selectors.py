@@ -171,7 +171,34 @@ def _rows_of(window: QuerySet[Call], limit: int) -> list[Call]:
     and cutting them to a page."""
     ids = window.values("pk")[:limit]
     ordering = window.query.order_by
-    return list(_calls().filter(pk__in=ids).prefetch_related(_active_leads()).order_by(*ordering))
+    leads = Prefetch(
+        "dispatches",
+        queryset=Dispatch.objects.filter(active=True, role=DispatchRole.LEAD)
+        .select_related("organisation")
+        .only("call_id", "organisation__name"),
+        to_attr="active_leads",
+    )
+    return list(
+        _calls().filter(pk__in=ids).only(*LIST_FIELDS).prefetch_related(leads).order_by(*ordering)
+    )
+
+
+#: What a list row shows (`templates/calls/_rows.html`): the rows are read narrow, not
+#: with every column of the call and of the four tables joined to it.
+LIST_FIELDS = (
+    "number",
+    "title",
+    "state",
+    "urgency",
+    "created_at",
+    "next_deadline",
+    "county_id",
+    "caller__name",
+    "callee__name",
+    "location__name",
+    "item__code",
+    "item__name",
+)
 
 
 def call_page(*, calls: QuerySet[Call], size: int, after: str = "", before: str = "") -> CallPage:
