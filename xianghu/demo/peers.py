@@ -189,7 +189,10 @@ def _plan_peer(
 
 
 def _apply_regions(specs: list[RegionSpec]) -> dict[str, Region]:
-    parents = (PROVINCE_CODE, CITY_CODE, SECOND_CITY_CODE)
+    """Upsert regions (parents before children); the result also holds the province and
+    the demo's two cities, and every parent outside `specs` (read, not written)."""
+    outside = {s.parent_code for s in specs if s.parent_code} - {s.code for s in specs}
+    parents = {PROVINCE_CODE, CITY_CODE, SECOND_CITY_CODE} | outside
     by_code = {r.code: r for r in Region.objects.filter(code__in=parents)}
     for spec in specs:  # parents come before children
         by_code[spec.code] = region_upsert(

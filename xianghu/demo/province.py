@@ -44,7 +44,6 @@ from xianghu.calls.models import Call
 from xianghu.integrations.hotline.models import Disposition, Ticket, TicketType
 from xianghu.regions.models import Organisation, Region
 from xianghu.regions.roles import OrgKind, RegionKind, RegionLevel, Role
-from xianghu.regions.services import region_upsert
 
 from . import bulk
 from .county import (
@@ -68,7 +67,7 @@ from .county import (
     _unique,
     plan_villages,
 )
-from .peers import SECOND_CITY_CODE, SECOND_CITY_NAME, derive_county_list
+from .peers import SECOND_CITY_CODE, SECOND_CITY_NAME, _apply_regions, derive_county_list
 
 #: The province's shape (domain brief §10: ~1,800 townships).
 CITIES = 16
@@ -263,21 +262,6 @@ def _plan_county(
 
 
 # ---- the structure ----------------------------------------------------------------------
-
-
-def _apply_regions(specs: list[RegionSpec]) -> dict[str, Region]:
-    """Upsert regions (parents before children); the parents outside `specs` are read."""
-    outside = {s.parent_code for s in specs if s.parent_code} - {s.code for s in specs}
-    by_code = {r.code: r for r in Region.objects.filter(code__in=outside)}
-    for spec in specs:
-        by_code[spec.code] = region_upsert(
-            code=spec.code,
-            name=spec.name,
-            level=spec.level,
-            kind=spec.kind,
-            parent=by_code[spec.parent_code] if spec.parent_code else None,
-        )
-    return by_code
 
 
 def build_province_structure(
