@@ -293,6 +293,45 @@ def test_a_department_calls_a_township_for_its_cooperating_duties(world, lists):
     refused(post(handler, "/", request), 403, "guard.out_of_list_without_admission")
 
 
+def test_a_new_call_is_answered_as_it_is_read_back(world, lists):
+    """POST answers a new call from the objects it was made with (not read again): the
+    answer is exactly what GET of the call gives the same caller."""
+    _key, plain = apikey_create(
+        actor=None, organisation=world.orgs["t1"], role="township_reporter", name="网格平台"
+    )
+    cases = [
+        (session(world, "reporter"), body(world, lists, urgency="urgent", address="1村东头")),
+        (session(world, "reporter"), body(world)),  # outside the list
+        (session(world, "village_reporter"), body(world, caller_id=world.orgs["v1"].pk)),
+        (
+            session(world, "handler"),
+            body(world, lists, caller_id=world.orgs["dept"].pk, callee_id=world.orgs["t1"].pk),
+        ),
+        (Client(HTTP_X_API_KEY=plain), body(world, lists, title="  网格上报：路灯损坏  ")),
+    ]
+    for client, request in cases:
+        created = ok(post(client, "/", request), 201)
+        assert created == ok(client.get(f"{API}/{created['id']}"))
+        assert created["actions"], created  # a draft can be submitted or withdrawn
+
+
+def test_creating_a_call_has_a_fixed_number_of_queries(
+    world, lists, django_assert_max_num_queries, django_capture_on_commit_callbacks
+):
+    _key, plain = apikey_create(
+        actor=None, organisation=world.orgs["t1"], role="township_reporter", name="网格平台"
+    )
+    system = Client(HTTP_X_API_KEY=plain)
+    ok(post(system, "/", body(world, lists, title="预热")), 201)
+    request = body(world, lists)
+    # the key; the caller, place and item; the key's call; the list in force; in a
+    # savepoint, the call, its number, its event, the routing model, the suggestion, the
+    # outbox row. After the commit, in a savepoint: the outbox row, the event with its
+    # call, the caller's webhooks, the call's ticket, the row's deletion.
+    with django_assert_max_num_queries(21), django_capture_on_commit_callbacks(execute=True):
+        ok(post(system, "/", request, HTTP_IDEMPOTENCY_KEY="q-1"), 201)
+
+
 def test_session_writes_need_the_csrf_token(world, lists):
     client = Client(enforce_csrf_checks=True)
     world.login(client, "reporter")

@@ -16,13 +16,13 @@ and the photos in the parts `photos`, checked as on the web pages (`attachments`
 
 import logging
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation, TooManyFilesSent
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Model, Prefetch, QuerySet
 from django.http import FileResponse, HttpRequest
 from django.http.multipartparser import MultiPartParserError
 from django.utils.translation import gettext as _
@@ -242,6 +242,15 @@ def _coordinate(value: Decimal | None) -> Decimal | None:
     return value.quantize(_MICRODEGREE)
 
 
+M = TypeVar("M", bound=Model)
+
+
+def _one(qs: QuerySet[M]) -> M | None:
+    """The one object of a look-up by a unique key, or None; unordered (an ORDER BY of
+    the model's default ordering costs joins and compiling for nothing here)."""
+    return next(iter(qs.order_by()[:1]), None)
+
+
 def _draft(
     actor: Actor, payload: CallIn, header_key: str | None
 ) -> tuple[Organisation, services.CallDraft, str | None]:
@@ -249,12 +258,10 @@ def _draft(
     invisible one is a problem of `call.invalid` (400), named by the call's field."""
     problems = []
     organisations = access.visible(actor, Organisation.objects.select_related("county", "township"))
-    caller = organisations.filter(pk=payload.caller_id).first()
+    caller = _one(organisations.filter(pk=payload.caller_id))
     if caller is None:
         problems.append(_problem("caller", _("Unknown organisation.")))
-    location = (
-        access.visible(actor, Region.objects.all()).filter(code=payload.location_code).first()
-    )
+    location = _one(access.visible(actor, Region.objects.all()).filter(code=payload.location_code))
     if location is None:
         problems.append(_problem("location", _("Unknown place.")))
     elif location.level not in (RegionLevel.TOWNSHIP, RegionLevel.VILLAGE):
@@ -262,12 +269,12 @@ def _draft(
     item = None
     if payload.item_id is not None:
         items = access.visible(actor, Item.objects.select_related("version"))
-        item = items.filter(pk=payload.item_id).first()
+        item = _one(items.filter(pk=payload.item_id))
         if item is None:
             problems.append(_problem("item", _("Choose an item of the list in force.")))
     callee = None
     if payload.callee_id is not None:
-        callee = organisations.filter(pk=payload.callee_id).first()
+        callee = _one(organisations.filter(pk=payload.callee_id))
         if callee is None:
             problems.append(_problem("callee", _("Unknown organisation.")))
     if len(clean_text(payload.address)) > ADDRESS_MAX:
@@ -345,7 +352,10 @@ def call_create(
                 event = CallEvent.objects.get(call=call, action=CREATE)
                 for photo in photos:
                     attachment_save(actor=actor, call=call, upload=photo, event=event)
-    out = _detail(actor, selectors.call_get(actor=actor, pk=call.pk))
+    # A new call is answered as it was made; a retry's call is read again (it may have
+    # moved on since the first request).
+    shown = selectors.call_created(call=call) if created else None
+    out = _detail(actor, shown or selectors.call_get(actor=actor, pk=call.pk))
     return Status(201 if created else 200, out)
 
 

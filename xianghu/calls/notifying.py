@@ -23,6 +23,7 @@ from xianghu.regions.roles import Role
 
 from .models import Call, CallEvent, Direction
 from .parties import LEADER_ROLES, lead_dispatch
+from .workflow import CREATE
 
 logger = logging.getLogger(__name__)
 
@@ -188,9 +189,12 @@ def webhook_payload(event: CallEvent) -> dict[str, Any]:
 
 
 def webhook_organisations(event: CallEvent) -> set[int]:
-    """The calling organisation and every organisation dispatched (or released) here."""
+    """The calling organisation and every organisation dispatched (or released) here; a
+    creation only the calling organisation (a new call has no dispatches)."""
     call, data = event.call, event.data or {}
     orgs = {call.caller_id}
+    if event.action == CREATE:
+        return orgs
     orgs |= set(call.dispatches.filter(active=True).values_list("organisation_id", flat=True))
     orgs |= _ids(data.get("lead"), data.get("assisting"), data.get("released"))
     return orgs

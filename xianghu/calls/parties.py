@@ -38,6 +38,13 @@ def assisting_dispatches(*, actor: Actor, call: Call) -> list[Dispatch]:
     ]
 
 
+def _active_dispatches(call: Call) -> list[Dispatch]:
+    """The call's active dispatches, from its prefetched dispatches when it has them."""
+    if "dispatches" in getattr(call, "_prefetched_objects_cache", {}):
+        return [d for d in call.dispatches.all() if d.active]
+    return list(call.dispatches.filter(active=True))
+
+
 def parties_of(*, actor: Actor | None, call: Call) -> set[str]:
     """Every party the actor is to this call (one person may be several)."""
     if actor is None:
@@ -60,7 +67,7 @@ def parties_of(*, actor: Actor | None, call: Call) -> set[str]:
                 parties.add(Party.CALLER_LEADER)
         if grant.role == Role.PLATFORM_OPERATOR and grant.county_id == call.county_id:
             parties.add(Party.PLATFORM)
-    for dispatch in call.dispatches.filter(active=True):
+    for dispatch in _active_dispatches(call):
         if acts_for(actor, dispatch.organisation_id):
             parties.add(Party.LEAD if dispatch.role == DispatchRole.LEAD else Party.ASSISTING)
     return parties

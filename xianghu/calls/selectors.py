@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Prefetch, Q, QuerySet, prefetch_related_objects
 from django.utils import timezone
 
 from xianghu.catalog.models import Item
@@ -259,6 +259,15 @@ def call_get(*, actor: Actor, pk: Any, related: bool = True) -> Call:
         "item__parties",
     )
     return access.get_visible(actor, qs, pk=pk)
+
+
+def call_created(*, call: Call) -> Call:
+    """The call `services.call_create` has just made, ready to be shown as `call_get`
+    would read it, without reading it again: its caller, callee, place and item are the
+    objects it was made with, and a new call has no dispatches (the empty prefetch
+    runs no query)."""
+    prefetch_related_objects([call], Prefetch("dispatches", queryset=Dispatch.objects.none()))
+    return call
 
 
 def call_timeline(*, actor: Actor, call: Call) -> QuerySet[CallEvent]:

@@ -73,6 +73,10 @@ def _organisation_of(actor: Actor | None, call: Call, party: str) -> int | None:
     return actor.grants[0].organisation_id if actor.grants else None
 
 
+def _last_seq(call: Call) -> int:
+    return call.events.order_by("-seq").values_list("seq", flat=True).first() or 0
+
+
 def _append(
     *,
     call: Call,
@@ -84,7 +88,8 @@ def _append(
     data: Mapping[str, Any],
     idempotency_key: str = "",
 ) -> CallEvent:
-    last = call.events.order_by("-seq").values_list("seq", flat=True).first() or 0
+    # A call's first event needs no look-up: nothing can precede its creation.
+    last = 0 if action == CREATE else _last_seq(call)
     event = CallEvent.objects.create(
         call=call,
         seq=last + 1,

@@ -70,8 +70,18 @@ def county_catalogue(*, county: Region) -> Catalogue | None:
 
 
 def county_version_in_force(*, county: Region, at: datetime | None = None) -> ListVersion | None:
-    catalogue = county_catalogue(county=county)
-    return version_in_force(catalogue=catalogue, at=at) if catalogue else None
+    """The version of the county's list (its one county catalogue) in force at `at`
+    (default: now), with its catalogue, in one query."""
+    return (
+        ListVersion.objects.filter(
+            in_force_at(at or timezone.now()),
+            catalogue__region=county,
+            catalogue__level=ScopeLevel.COUNTY,
+        )
+        .select_related("catalogue")
+        .order_by("-valid_from")
+        .first()
+    )
 
 
 def version_items(

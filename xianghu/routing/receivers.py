@@ -25,12 +25,15 @@ def on_event_appended(sender: Any, *, event: CallEvent, call: Call, **kwargs: An
     if stage == SuggestionStage.PLATFORM and call.direction != Direction.UP:
         return
     text = call_text(call)
+    # A new call's item was checked to be of the list in force (calls.services): no need
+    # to look the list up again.
+    version = call.item.version if stage == SuggestionStage.CALL_FORM and call.item else None
     suggestion = selectors.route_suggest(
-        county=call.county, text=text, township=call.location, explain=False
+        county=call.county, text=text, township=call.location, explain=False, version=version
     )
     if suggestion.status in (selectors.Status.NO_LIST, selectors.Status.EMPTY):
         return
-    log = services.suggestion_record(
+    services.suggestion_record(
         county=call.county,
         text=text,
         suggestion=suggestion,
@@ -39,11 +42,5 @@ def on_event_appended(sender: Any, *, event: CallEvent, call: Call, **kwargs: An
         user=event.actor,
         at=event.at,
         stage=stage,
-    )
-    services.suggestion_settle(
-        log=log,
-        item=call.item,
-        call=call,
-        user=event.actor,
-        at=event.at,
+        settled=call.item,
     )

@@ -203,12 +203,14 @@ def route_suggest(
     k: int = 3,
     at: datetime | None = None,
     explain: bool = True,
+    version: ListVersion | None = None,
 ) -> RouteSuggestion:
     """The top `k` items of the county's list in force for a call's text (title and
     description), with confidences, the departments they imply and why.
 
     Never raises for bad input or a missing model: the answer then has no candidates,
-    a status and a message the screen can show as it is.
+    a status and a message the screen can show as it is. `version`: the county's list in
+    force, when the caller has already looked it up (it is not checked again).
     """
     prepared = engine.prepare(text or "")
     k = max(1, min(int(k), 10))
@@ -230,7 +232,8 @@ def route_suggest(
             Status.UNREADABLE,
             _("The text is too repetitive to go by; describe the problem in a few words."),
         )
-    version = catalog_selectors.county_version_in_force(county=county, at=at)
+    if version is None:
+        version = catalog_selectors.county_version_in_force(county=county, at=at)
     if version is None:
         return _refusal(
             Status.NO_LIST,

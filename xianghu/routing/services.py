@@ -230,6 +230,13 @@ def _store(
 # ---- suggestions and decisions -----------------------------------------------------------
 
 
+class _Unsettled:
+    """No decision yet (`suggestion_record`'s default)."""
+
+
+UNSETTLED = _Unsettled()
+
+
 def suggestion_record(
     *,
     county: Region,
@@ -240,9 +247,23 @@ def suggestion_record(
     user: Any = None,
     at: datetime | None = None,
     stage: str = "",
+    settled: Item | _Unsettled | None = UNSETTLED,
 ) -> RoutingSuggestionLog:
-    """Remember a suggestion that was shown (for acceptance figures and learning)."""
+    """Remember a suggestion that was shown (for acceptance figures and learning); with
+    `settled`, also the item already chosen for it (`suggestion_settle`), in one INSERT."""
+    decision: dict[str, Any] = {}
+    if not isinstance(settled, _Unsettled):
+        code = settled.code if settled else ""
+        decision = _decision(
+            status=suggestion.status,
+            suggested_code=suggestion.item_code,
+            outside_list=suggestion.outside_list,
+            code=code,
+            user=user,
+            at=at,
+        )
     return RoutingSuggestionLog.objects.create(
+        **decision,
         county=county,
         call=call,
         model_id=suggestion.model_id,
@@ -294,6 +315,31 @@ def suggestion_settle(
     return _decision_store(log=log, code=item.code if item else "", call=call, user=user, at=at)
 
 
+def _decision(
+    *,
+    status: str,
+    suggested_code: str | None,
+    outside_list: bool,
+    code: str,
+    user: Any,
+    at: datetime | None,
+) -> dict[str, Any]:
+    """The decision fields of a log for the code chosen ("" = outside the list)."""
+    if status != "ok":
+        accepted = None  # there was nothing to accept
+    elif code:
+        accepted = code == suggested_code
+    else:
+        accepted = outside_list
+    return {
+        "chosen_code": code,
+        "chosen_outside": not code,
+        "accepted": accepted,
+        "decided_at": at or timezone.now(),
+        "decided_by": user if getattr(user, "pk", None) else None,
+    }
+
+
 def _decision_store(
     *,
     log: RoutingSuggestionLog,
@@ -302,17 +348,16 @@ def _decision_store(
     user: Any,
     at: datetime | None,
 ) -> RoutingSuggestionLog:
-    if log.status != "ok":
-        accepted = None  # there was nothing to accept
-    elif code:
-        accepted = code == log.suggested_code
-    else:
-        accepted = log.outside_list
-    log.chosen_code = code
-    log.chosen_outside = not code
-    log.accepted = accepted
-    log.decided_at = at or timezone.now()
-    log.decided_by = user if getattr(user, "pk", None) else None
+    decision = _decision(
+        status=log.status,
+        suggested_code=log.suggested_code,
+        outside_list=log.outside_list,
+        code=code,
+        user=user,
+        at=at,
+    )
+    for field, value in decision.items():
+        setattr(log, field, value)
     if call is not None:
         log.call = call
     log.save(

@@ -25,9 +25,12 @@ def on_call_event(event: CallEvent) -> None:
     errors (the outbox tries again)."""
     call_id = event.call_id
     try:
-        ticket = Ticket.objects.select_related("call", "township").filter(call_id=call_id).first()
-        if ticket is None:
+        # Most calls have no ticket: ask for its id first (a narrow index probe), and read
+        # the ticket with its call only when there is one.
+        ticket_id = Ticket.objects.filter(call_id=call_id).values_list("pk", flat=True).first()
+        if ticket_id is None:
             return
+        ticket = Ticket.objects.select_related("call", "township").get(pk=ticket_id)
         payload = status_row(ticket)
         orgs = Organisation.objects.filter(
             county_id=ticket.county_id, kind=OrgKind.PLATFORM_CENTRE, is_active=True
