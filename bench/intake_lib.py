@@ -514,13 +514,25 @@ def children_of(pid: int) -> list[int]:
 
 def cpu_seconds(pids: Iterable[int]) -> float:
     """User and system CPU seconds the processes used so far (0 for ended ones)."""
+    return sum(cpu_by_pid(pids).values())
+
+
+def cpu_by_pid(pids: Iterable[int]) -> dict[int, float]:
+    """User and system CPU seconds of each process still running."""
     tick = os.sysconf("SC_CLK_TCK")
-    total = 0
+    found = {}
     for pid in pids:
         with contextlib.suppress(OSError):
             fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            total += int(fields[11]) + int(fields[12])
-    return total / tick
+            found[pid] = (int(fields[11]) + int(fields[12])) / tick
+    return found
+
+
+def cpu_used(before: Mapping[int, float], after: Mapping[int, float]) -> float:
+    """CPU seconds used between two readings by the processes running at the second
+    (a process that ended in between is left out: what it used is unknown, and counting
+    its start without its end would make the figure negative)."""
+    return sum(seconds - before.get(pid, 0.0) for pid, seconds in after.items())
 
 
 def postgres_pids(dbname: str) -> list[int]:
@@ -542,8 +554,8 @@ def postgres_pids(dbname: str) -> list[int]:
 
 class CpuMeter:
     """CPU seconds used during a block by the web workers and by the PostgreSQL backends
-    of one database (those open at its start or its end: a backend that comes and goes
-    within the block is missed, so connections are opened before it)."""
+    of one database (those running at its end: a backend that ends within the block is
+    missed, so connections are opened before it and kept)."""
 
     def __init__(self, web: Callable[[], list[int]], dbname: str) -> None:
         self._web = web
@@ -551,15 +563,13 @@ class CpuMeter:
         self.web = self.db = 0.0
 
     def __enter__(self) -> CpuMeter:
-        self._web_pids, self._db_pids = self._web(), postgres_pids(self._dbname)
-        self._web0, self._db0 = cpu_seconds(self._web_pids), cpu_seconds(self._db_pids)
+        self._web0 = cpu_by_pid(self._web())
+        self._db0 = cpu_by_pid(postgres_pids(self._dbname))
         return self
 
     def __exit__(self, *exc: object) -> None:
-        web_pids = sorted(set(self._web_pids) | set(self._web()))
-        db_pids = sorted(set(self._db_pids) | set(postgres_pids(self._dbname)))
-        self.web = cpu_seconds(web_pids) - self._web0
-        self.db = cpu_seconds(db_pids) - self._db0
+        self.web = cpu_used(self._web0, cpu_by_pid(self._web()))
+        self.db = cpu_used(self._db0, cpu_by_pid(postgres_pids(self._dbname)))
 
 
 # ---- the report --------------------------------------------------------------------------

@@ -8,6 +8,7 @@ peer (its own virtual environment from the registry) is not run here."""
 from __future__ import annotations
 
 import json
+import os
 import threading
 from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -175,6 +176,16 @@ def test_percentiles_and_the_report_add_up():
     assert "2.00× (missed)" in block
     with pytest.raises(SystemExit):
         intake._args(["--clients", "0"])
+
+
+def test_cpu_used_leaves_out_processes_that_ended():
+    before = {1: 2.0, 2: 5.0}
+    # 1 used 1.5 s; 2 ended (unknown: left out, never negative); 3 started and used 0.25 s.
+    assert lib.cpu_used(before, {1: 3.5, 3: 0.25}) == pytest.approx(1.75)
+    assert lib.cpu_used(before, {}) == 0
+    mine = lib.cpu_by_pid([os.getpid(), 999_999_999])
+    assert list(mine) == [os.getpid()]
+    assert mine[os.getpid()] > 0
 
 
 @pytest.mark.postgres

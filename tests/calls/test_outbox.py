@@ -12,7 +12,8 @@ from django.utils import timezone
 
 from xianghu.calls import notifying, outbox, services
 from xianghu.calls.models import EventOutbox
-from xianghu.notify.models import Notification
+from xianghu.notify import services as notify_services
+from xianghu.notify.models import Notification, Webhook, WebhookDelivery
 
 
 def _told(event) -> int:
@@ -155,6 +156,90 @@ def test_muted_events_get_no_row_and_no_effects(
     assert not EventOutbox.objects.exists()
     assert outbox.outbox_relay(now=_later()).done == 0
     assert _told(event) == 0
+
+
+# ---- the probes: events no effect concerns -------------------------------------------------
+
+
+def _spy_processing(monkeypatch) -> list[int]:
+    processed: list[int] = []
+    real = outbox.outbox_process
+
+    def spy(*, event_id, effects):
+        processed.append(event_id)
+        return real(event_id=event_id, effects=effects)
+
+    monkeypatch.setattr(outbox, "outbox_process", spy)
+    return processed
+
+
+def test_a_creation_nobody_is_concerned_with_only_deletes_its_row(
+    world, new_call, django_capture_on_commit_callbacks, monkeypatch
+):
+    processed = _spy_processing(monkeypatch)
+    with django_capture_on_commit_callbacks(execute=True):
+        call = new_call()
+    assert processed == []  # no effects' transaction: nobody's inbox, no webhook, no ticket
+    assert not EventOutbox.objects.exists()
+    assert not WebhookDelivery.objects.exists()
+    assert call.events.count() == 1
+
+
+def test_a_creation_a_webhook_wants_is_emitted(
+    world, new_call, django_capture_on_commit_callbacks, monkeypatch
+):
+    monkeypatch.setattr(notify_services, "_enqueue_delivery", lambda *a, **k: None)
+    processed = _spy_processing(monkeypatch)
+    # Another organisation's hook and a hook for other events do not count.
+    Webhook.objects.create(
+        organisation=world.orgs["dept"], url="https://d.example/", secret="s", events=["*"]
+    )
+    hook = Webhook.objects.create(
+        organisation=world.orgs["t1"], url="https://t.example/", secret="s", events=["call.submit"]
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        new_call()
+    assert processed == []
+    hook.events = ["call.create"]
+    hook.save()
+    with django_capture_on_commit_callbacks(execute=True):
+        call = new_call()
+    event = call.events.get()
+    assert processed == [event.pk]
+    assert list(WebhookDelivery.objects.values_list("webhook_id", "event")) == [
+        (hook.pk, "call.create")
+    ]
+    assert not EventOutbox.objects.exists()
+
+
+def test_a_bug_in_a_probe_runs_the_effects(
+    world, new_call, django_capture_on_commit_callbacks, monkeypatch
+):
+    def bug(event):
+        raise KeyError("oops")
+
+    processed = _spy_processing(monkeypatch)
+    monkeypatch.setitem(outbox._PROBES, notifying.on_call_event, bug)
+    with django_capture_on_commit_callbacks(execute=True):
+        call = new_call()
+    assert processed == [call.events.get().pk]
+    assert not EventOutbox.objects.exists()
+
+
+def test_a_database_error_in_a_probe_keeps_the_row_for_the_relay(
+    world, new_call, django_capture_on_commit_callbacks, monkeypatch
+):
+    def down(event):
+        raise OperationalError("server closed the connection unexpectedly")
+
+    monkeypatch.setitem(outbox._PROBES, notifying.on_call_event, down)
+    with django_capture_on_commit_callbacks(execute=True):
+        call = new_call()
+    event = call.events.get()
+    assert EventOutbox.objects.filter(event=event).exists()
+    monkeypatch.undo()
+    assert outbox.outbox_relay(now=_later()).done == 1
+    assert not EventOutbox.objects.exists()
 
 
 def test_the_relay_task_is_scheduled_by_the_worker(settings):

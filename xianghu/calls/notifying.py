@@ -21,6 +21,7 @@ from xianghu.notify import services as notify_services
 from xianghu.regions.models import Membership
 from xianghu.regions.roles import Role
 
+from . import outbox
 from .models import Call, CallEvent, Direction
 from .parties import LEADER_ROLES, lead_dispatch
 from .workflow import CREATE
@@ -238,3 +239,14 @@ def on_call_event(event: CallEvent) -> None:
         raise
     except Exception:
         logger.exception("calls: webhooks for event %s failed", event.pk)
+
+
+@outbox.effect_probe(on_call_event)
+def on_call_event_concerns(event: CallEvent) -> bool:
+    """Whether `on_call_event` could tell anybody of the event: an action with
+    recipients, or a webhook of its organisations that wants it."""
+    if event.action in WHO:
+        return True
+    return notify_services.webhooks_want(
+        organisations=webhook_organisations(event), event=f"call.{event.action}"
+    )

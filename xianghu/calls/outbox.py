@@ -3,7 +3,9 @@
 A transition writes its event and an `EventOutbox` row in one transaction. Right after
 the commit, in the same request or task, `outbox_process` runs the after-commit effects
 (`services.AFTER_COMMIT`: inbox notifications, webhooks, the hotline's status push) and
-deletes the row in one transaction; with the database task backend the channel and
+deletes the row in one transaction — unless every effect's probe (`effect_probe`) finds
+nothing to do for the event, as for most creations, and the row is simply deleted; with
+the database task backend the channel and
 webhook tasks those effects enqueue are rows of that transaction too. A process killed,
 or a database restarted, between the two commits leaves the row behind, and the worker's
 relay (`outbox_relay`, every `XH_OUTBOX_RELAY_SECONDS`) runs the effects of rows older
@@ -22,7 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError, router, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -49,16 +51,60 @@ def outbox_muted() -> Iterator[None]:
         _muted.reset(token)
 
 
-def outbox_add(*, event: CallEvent, effects: list[Callable[[CallEvent], None]]) -> None:
+Effect = Callable[[CallEvent], None]
+Probe = Callable[[CallEvent], bool]
+
+# An effect's probe answers, after the commit and without a transaction, whether the
+# effect could do anything for an event; an effect without one always could.
+_PROBES: dict[Effect, Probe] = {}
+
+
+def effect_probe(effect: Effect) -> Callable[[Probe], Probe]:
+    """Register the probe of an effect (a decorator). A probe reads committed data only
+    and answers True when in doubt."""
+
+    def register(probe: Probe) -> Probe:
+        _PROBES[effect] = probe
+        return probe
+
+    return register
+
+
+def outbox_add(*, event: CallEvent, effects: list[Effect]) -> None:
     """Inside the event's transaction: record that its effects are due, and run them
     once the transaction commits."""
     if _muted.get() or not effects:
         return
     EventOutbox.objects.create(event=event)
-    transaction.on_commit(lambda: outbox_process(event_id=event.pk, effects=effects))
+    transaction.on_commit(lambda: outbox_after_commit(event=event, effects=effects))
 
 
-def outbox_process(*, event_id: int, effects: list[Callable[[CallEvent], None]]) -> str:
+def outbox_after_commit(*, event: CallEvent, effects: list[Effect]) -> str:
+    """Right after the event's commit: when no effect's probe finds anything to do (a new
+    call's creation, mostly: nobody's inbox, no webhook wants it, no ticket), delete the
+    outbox row in one statement; else `outbox_process`. The probes run after the commit,
+    so they see what the whole transaction did (a ticket linked to its new call after the
+    call was made, say)."""
+    try:
+        idle = not any(_PROBES.get(effect, _always)(event) for effect in effects)
+        if idle:
+            # One DELETE, without the collector's transaction around it.
+            rows = EventOutbox.objects.filter(event_id=event.pk)
+            rows._raw_delete(router.db_for_write(EventOutbox))
+            return DONE
+    except DatabaseError:
+        logger.warning("outbox: the effects of event %s are left for the relay", event.pk)
+        return FAILED
+    except Exception:  # a probe's bug: run the effects, which decide for themselves
+        logger.exception("outbox: probing the effects of event %s failed", event.pk)
+    return outbox_process(event_id=event.pk, effects=effects)
+
+
+def _always(event: CallEvent) -> bool:
+    return True
+
+
+def outbox_process(*, event_id: int, effects: list[Effect]) -> str:
     """Run the effects of one event and delete its outbox row, in one transaction.
     Returns DONE; GONE when the row was done already or is being done by another process;
     or FAILED when the database failed (the row stays for the relay)."""

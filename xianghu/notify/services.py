@@ -171,6 +171,19 @@ def webhook_signature(secret: str, body: bytes) -> str:
     return f"sha256={digest}"
 
 
+def webhooks_want(*, organisations: Iterable[int], event: str) -> bool:
+    """Whether an active webhook of these organisations wants `event` (one query)."""
+    ids = list(organisations)
+    if not ids:
+        return False
+    wanted = (
+        Webhook.objects.filter(organisation_id__in=ids, active=True)
+        .order_by()
+        .values_list("events", flat=True)
+    )
+    return any(Webhook(events=events).wants(event) for events in wanted)
+
+
 def webhook_emit(
     *,
     organisation: Organisation | int,

@@ -8,6 +8,7 @@ import logging
 
 from django.db import DatabaseError
 
+from xianghu.calls import outbox
 from xianghu.calls.models import CallEvent
 from xianghu.notify import services as notify_services
 from xianghu.regions.models import Organisation
@@ -25,12 +26,9 @@ def on_call_event(event: CallEvent) -> None:
     errors (the outbox tries again)."""
     call_id = event.call_id
     try:
-        # Most calls have no ticket: ask for its id first (a narrow index probe), and read
-        # the ticket with its call only when there is one.
-        ticket_id = Ticket.objects.filter(call_id=call_id).values_list("pk", flat=True).first()
-        if ticket_id is None:
+        ticket = Ticket.objects.select_related("call", "township").filter(call_id=call_id).first()
+        if ticket is None:
             return
-        ticket = Ticket.objects.select_related("call", "township").get(pk=ticket_id)
         payload = status_row(ticket)
         orgs = Organisation.objects.filter(
             county_id=ticket.county_id, kind=OrgKind.PLATFORM_CENTRE, is_active=True
@@ -46,3 +44,9 @@ def on_call_event(event: CallEvent) -> None:
         raise
     except Exception:
         logger.exception("hotline: pushing the status of call %s failed", call_id)
+
+
+@outbox.effect_probe(on_call_event)
+def on_call_event_concerns(event: CallEvent) -> bool:
+    """Whether the call has a ticket to push the status of."""
+    return Ticket.objects.filter(call_id=event.call_id).exists()
