@@ -251,19 +251,7 @@ def suggestion_record(
 ) -> RoutingSuggestionLog:
     """Remember a suggestion that was shown (for acceptance figures and learning); with
     `settled`, also the item already chosen for it (`suggestion_settle`), in one INSERT."""
-    decision: dict[str, Any] = {}
-    if not isinstance(settled, _Unsettled):
-        code = settled.code if settled else ""
-        decision = _decision(
-            status=suggestion.status,
-            suggested_code=suggestion.item_code,
-            outside_list=suggestion.outside_list,
-            code=code,
-            user=user,
-            at=at,
-        )
-    return RoutingSuggestionLog.objects.create(
-        **decision,
+    log = RoutingSuggestionLog(
         county=county,
         call=call,
         model_id=suggestion.model_id,
@@ -278,6 +266,10 @@ def suggestion_record(
         created_at=at or timezone.now(),
         created_by=user if getattr(user, "pk", None) else None,
     )
+    if not isinstance(settled, _Unsettled):
+        _decide(log, code=settled.code if settled else "", user=user, at=at)
+    log.save(force_insert=True)
+    return log
 
 
 def suggestion_decide(
@@ -315,29 +307,18 @@ def suggestion_settle(
     return _decision_store(log=log, code=item.code if item else "", call=call, user=user, at=at)
 
 
-def _decision(
-    *,
-    status: str,
-    suggested_code: str | None,
-    outside_list: bool,
-    code: str,
-    user: Any,
-    at: datetime | None,
-) -> dict[str, Any]:
-    """The decision fields of a log for the code chosen ("" = outside the list)."""
-    if status != "ok":
-        accepted = None  # there was nothing to accept
+def _decide(log: RoutingSuggestionLog, *, code: str, user: Any, at: datetime | None) -> None:
+    """Set the decision fields of a log for the code chosen ("" = outside the list)."""
+    if log.status != "ok":
+        log.accepted = None  # there was nothing to accept
     elif code:
-        accepted = code == suggested_code
+        log.accepted = code == log.suggested_code
     else:
-        accepted = outside_list
-    return {
-        "chosen_code": code,
-        "chosen_outside": not code,
-        "accepted": accepted,
-        "decided_at": at or timezone.now(),
-        "decided_by": user if getattr(user, "pk", None) else None,
-    }
+        log.accepted = log.outside_list
+    log.chosen_code = code
+    log.chosen_outside = not code
+    log.decided_at = at or timezone.now()
+    log.decided_by = user if getattr(user, "pk", None) else None
 
 
 def _decision_store(
@@ -348,16 +329,7 @@ def _decision_store(
     user: Any,
     at: datetime | None,
 ) -> RoutingSuggestionLog:
-    decision = _decision(
-        status=log.status,
-        suggested_code=log.suggested_code,
-        outside_list=log.outside_list,
-        code=code,
-        user=user,
-        at=at,
-    )
-    for field, value in decision.items():
-        setattr(log, field, value)
+    _decide(log, code=code, user=user, at=at)
     if call is not None:
         log.call = call
     log.save(
