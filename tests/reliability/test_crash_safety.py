@@ -20,7 +20,7 @@ from django.db import connection
 
 from tests.reliability import harness
 
-pytestmark = pytest.mark.postgres
+pytestmark = [pytest.mark.postgres, pytest.mark.serial]
 
 SMALL = harness.Load(
     calls=100, clients=4, web_workers=3, task_workers=2, chaos_interval=2.0, pg_restarts=1

@@ -16,7 +16,7 @@ from django.db import connection
 
 from tests.reliability import harness
 
-pytestmark = pytest.mark.postgres
+pytestmark = [pytest.mark.postgres, pytest.mark.serial]
 
 REDIS_URL = os.environ.get("XH_TEST_REDIS_URL", "redis://127.0.0.1:6379/11")
 LOAD = harness.Load(
