@@ -73,6 +73,12 @@ def _args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=9, help="random seed of the texts")
     parser.add_argument("--no-helpdesk", action="store_true", help="skip the peer")
     parser.add_argument(
+        "--batch-size",
+        type=int,
+        default=50,
+        help="calls a request of the batch contender (POST /calls/batch/, at most 100); 0 skips it",
+    )
+    parser.add_argument(
         "--helpdesk-venv",
         type=Path,
         default=ROOT / "var" / "bench" / "helpdesk-venv",
@@ -89,6 +95,8 @@ def _args(argv: list[str] | None) -> argparse.Namespace:
     for name in ("calls", "rounds", "workers", "clients"):
         if getattr(args, name) < 1:
             parser.error(f"--{name} must be at least 1")
+    if not 0 <= args.batch_size <= 100:
+        parser.error("--batch-size must be between 0 and 100")
     if args.warmup < 0:
         parser.error("--warmup must not be negative")
     return args
@@ -243,13 +251,19 @@ def _count(conn: Any, sql: str, params: list[Any]) -> int:
     return int(conn.execute(sql, params).fetchone()[0])
 
 
-def _check(what: str, result: lib.LoadResult, stored: int, *, expected: int) -> None:
-    ok = result.count(201)
+def _check(
+    what: str, result: lib.LoadResult, stored: int, *, expected: int, status: int = 201
+) -> None:
+    """Every request answered `status`, and the database holds `expected` new calls (or
+    tickets): one per call sent."""
+    answered = result.count(status)
+    requests = sum(result.statuses.values())
     if result.failures:
         _log(f"{what}: {dict(result.statuses)}; e.g. {result.failures[0]}")
-    if ok != expected or stored != ok:
+    if answered != requests or stored != expected or result.calls() != expected:
         raise SystemExit(
-            f"{what}: {ok} of {expected} requests answered 201, {stored} rows stored "
+            f"{what}: {answered} of {requests} requests answered {status}, {result.calls()} "
+            f"calls counted, {stored} rows stored of {expected} "
             f"({dict(result.statuses)}; {result.failures[:1]})"
         )
 
@@ -311,6 +325,10 @@ def _round(
             "raw": (cpu_raw.web, cpu_raw.db),
         },
     )
+    if args.batch_size:
+        _batch_round(
+            n, args=args, config=config, server=platform_server, payloads=payloads, result=result
+        )
     if peer is not None:
         server, info = peer
         with _connect(config, PEER_DB, autocommit=True) as peer_conn:
@@ -327,6 +345,55 @@ def _round(
         result.cpu["helpdesk"] = (cpu_peer.web, cpu_peer.db)
         _log(f"round {n}: helpdesk {result.helpdesk.rate():,.1f} tickets/s")
     return result
+
+
+def _batch_round(
+    n: int,
+    *,
+    args: argparse.Namespace,
+    config: dict[str, Any],
+    server: lib.Server,
+    payloads: list[lib.Payload],
+    result: lib.Round,
+) -> None:
+    """The same calls again through POST /calls/batch/ (keys `b<n>-<i>`), then the rows
+    they left written raw in transactions of the batch's size (keys `rawb<n>-<i>`)."""
+    tag, raw_tag = f"b{n}", f"rawb{n}"
+    batched = [
+        lib.Payload(key=p.key, body={**p.body, "idempotency_key": f"{tag}-{i}"})
+        for i, p in enumerate(payloads)
+    ]
+    requests = lib.batch_requests(batched, size=args.batch_size)
+    conn = _connect(config, config["NAME"], autocommit=True)
+    like = "SELECT id FROM calls_call WHERE idempotency_key LIKE %s"
+    with lib.CpuMeter(server.worker_pids, config["NAME"]) as cpu_batch:
+        batch = lib.run_load("127.0.0.1", server.port, requests, clients=args.clients)
+    ids = [row[0] for row in conn.execute(like, [f"{tag}-%"]).fetchall()]
+    batch.made = len(ids) if batch.count(200) == len(requests) else 0
+    _check("batch", batch, len(ids), expected=len(payloads), status=200)
+    _log(
+        f"round {n}: batch {batch.rate():,.1f} calls/s "
+        f"({len(requests)} requests, p50 {batch.p50 * 1000:.0f} ms)"
+    )
+    rowsets = lib.read_rows(conn, ids)
+    cpu_raw = lib.CpuMeter(list, config["NAME"])
+    raw = lib.raw_insert(
+        " ".join(f"{k}={v}" for k, v in _conninfo(config, config["NAME"]).items()),
+        rowsets,
+        clients=args.clients,
+        tag=raw_tag,
+        around=cpu_raw,
+        per_transaction=args.batch_size,
+    )
+    stored = _count(
+        conn, "SELECT count(*) FROM calls_call WHERE idempotency_key LIKE %s", [f"{raw_tag}-%"]
+    )
+    conn.close()
+    _check("raw batch", raw, stored, expected=len(rowsets))
+    _log(f"round {n}: raw batch {raw.rate():,.0f} calls/s")
+    result.batch, result.raw_batch = batch, raw
+    result.cpu["batch"] = (cpu_batch.web, cpu_batch.db)
+    result.cpu["raw_batch"] = (cpu_raw.web, cpu_raw.db)
 
 
 def _warm_up(server: lib.Server, requests: list[lib.Request], clients: int, what: str) -> None:
@@ -355,6 +422,7 @@ def _markdown(
         f"bench/intake.sh --calls {args.calls} --rounds {args.rounds} "
         f"--workers {args.workers} --clients {args.clients}"
         + (" --no-helpdesk" if args.no_helpdesk else "")
+        + (f" --batch-size {args.batch_size}" if args.batch_size != 50 else "")
     )
     rows = lib.summary(rounds)
     per_call = ", ".join(f"`{t}` +{d / args.calls:g}" for t, d in sorted(growth.items()))
@@ -382,9 +450,17 @@ def _markdown(
         f"the suggestion's model run, are not repeated)"
         + (f"; **not copied: {', '.join(missing)}**" if missing else ""),
         "- Checked: after every round the database holds exactly one call (or ticket) per "
-        "201 answer, and every request was answered 201",
+        "call sent, and every request was answered 201 (200 for a batch)",
+        (
+            f"- Batch: the same calls again through `POST /api/v1/calls/batch/`, "
+            f"{args.batch_size} calls of one township a request, each with its own key; "
+            f"its limit is the same rows written raw in transactions of {args.batch_size} "
+            f"calls (p50 and p99 of a batch request, of a transaction for the raw limits)"
+            if args.batch_size
+            else "- Batch: not run (`--batch-size 0`)"
+        ),
         "",
-        lib.markdown_table(rounds),
+        lib.markdown_table(rounds, batch_size=args.batch_size),
         "",
         "Medians over the rounds; each ratio is taken within a round. CPU ms a call: the "
         "gunicorn workers, the PostgreSQL backends of the contender's database (the server's "
@@ -403,6 +479,18 @@ def _markdown(
     if "to_helpdesk" in platform_row:
         verdict = "met" if platform_row["to_helpdesk"] >= 5 else "missed"
         line += f"; ≥ 5× django-helpdesk — {platform_row['to_helpdesk']:.2f}× ({verdict})"
+    batch_row = rows.get("batch")
+    if batch_row is not None:
+        line += (
+            f". Batch: {batch_row['to_raw'] * 100:.1f} % of its raw limit "
+            f"({'met' if batch_row['to_raw'] >= 0.25 else 'missed'}; "
+            f"{batch_row['to_single_raw'] * 100:.0f} % of the one-call raw limit)"
+        )
+        if "to_helpdesk" in batch_row:
+            line += (
+                f", {batch_row['to_helpdesk']:.2f}× django-helpdesk "
+                f"({'met' if batch_row['to_helpdesk'] >= 5 else 'missed'})"
+            )
     lines.append(line + ".")
     return "\n".join(lines) + "\n"
 

@@ -32,6 +32,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 PEER_DIR = ROOT / "bench" / "peer_helpdesk"
 CALLS_PATH = "/api/v1/calls/"
+BATCH_PATH = "/api/v1/calls/batch/"
 TICKETS_PATH = "/helpdesk/api/tickets/"
 # The rows one API create leaves behind besides its call (checked by `table_counts`
 # around a round): its create event and the routing suggestion kept for its text. The
@@ -168,6 +169,31 @@ def call_request(payload: Payload) -> Request:
     )
 
 
+def batch_requests(payloads: Sequence[Payload], *, size: int) -> list[Request]:
+    """The payloads as POST /api/v1/calls/batch/ requests of `size` calls each, a
+    township's calls together (its key acts for it), in the payloads' order otherwise."""
+    by_key: dict[str, list[Payload]] = {}
+    for payload in payloads:
+        by_key.setdefault(payload.key, []).append(payload)
+    chunks = [
+        group[start : start + size]
+        for group in by_key.values()
+        for start in range(0, len(group), size)
+    ]
+    return [
+        Request(
+            path=BATCH_PATH,
+            body=json.dumps({"calls": [p.body for p in chunk]}, ensure_ascii=False).encode(),
+            headers={
+                "Content-Type": "application/json",
+                "X-API-Key": chunk[0].key,
+                "X-Forwarded-Proto": "https",
+            },
+        )
+        for chunk in chunks
+    ]
+
+
 def ticket_request(payload: Payload, *, queue: int, token: str) -> Request:
     """The same call as a django-helpdesk ticket: title, description (with the address),
     the urgency as a priority, in the bench queue."""
@@ -208,12 +234,18 @@ class LoadResult:
     latencies: list[float] = field(default_factory=list)
     client_cpu: float = 0.0
     failures: list[str] = field(default_factory=list)  # a few bodies of refused requests
+    # Calls made, when a request makes several (a batch); else the 201 answers.
+    made: int | None = None
 
     def count(self, status: int) -> int:
         return self.statuses[status]
 
-    def rate(self, status: int = 201) -> float:
-        return self.count(status) / self.seconds if self.seconds else 0.0
+    def calls(self) -> int:
+        return self.made if self.made is not None else self.count(201)
+
+    def rate(self) -> float:
+        """Calls made a second."""
+        return self.calls() / self.seconds if self.seconds else 0.0
 
     @property
     def p50(self) -> float:
@@ -329,13 +361,16 @@ def raw_insert(
     clients: int,
     tag: str,
     around: contextlib.AbstractContextManager[Any] | None = None,
+    per_transaction: int = 1,
 ) -> LoadResult:
     """Write the rows again with plain psycopg, one transaction per call as the API
-    commits per call, from `clients` threads with a connection each: the call (new id
-    from its sequence, its number made from it as the service makes it, the idempotency
-    key `<tag>-<n>`), then its event and its routing suggestion pointing at it. Nothing
-    is read, checked or computed: the limit any intake of these rows is compared with.
-    `around` (a `CpuMeter`) encloses the timed part, while the connections are open."""
+    commits per call (or per `per_transaction` calls, as the batch endpoint commits its
+    batch), from `clients` threads with a connection each: the call (new id from its
+    sequence, its number made from it as the service makes it, the idempotency key
+    `<tag>-<n>`), then its event and its routing suggestion pointing at it. Nothing is
+    read, checked or computed: the limit any intake of these rows is compared with.
+    `around` (a `CpuMeter`) encloses the timed part, while the connections are open. A
+    status and a latency per transaction; `made` counts the calls."""
     import psycopg
 
     call_columns = [c for c in rowsets[0].call if c not in ("id", "number", "idempotency_key")]
@@ -355,29 +390,35 @@ def raw_insert(
         for row in rowsets
     ]
     connections = [psycopg.connect(conninfo) for _n in range(clients)]
-    results: list[tuple[int, float, bytes]] = [(0, 0.0, b"")] * len(prepared)
+    size = max(1, per_transaction)
+    starts = range(0, len(prepared), size)
+    results: list[tuple[int, float, bytes]] = [(0, 0.0, b"")] * len(starts)
     order = itertools.count()
     start = threading.Barrier(clients + 1)
 
     def client(conn: Any) -> None:
         start.wait()
         with conn.cursor() as cur:
-            while (index := next(order)) < len(prepared):
-                prefix, call_values, children = prepared[index]
+            while (chunk := next(order)) < len(starts):
                 began = time.perf_counter()
                 try:
                     with conn.transaction():
-                        cur.execute("SELECT nextval(pg_get_serial_sequence('calls_call', 'id'))")
-                        call_id = cur.fetchone()[0]
-                        cur.execute(
-                            call_sql,
-                            [call_id, f"{prefix}{call_id:06d}", f"{tag}-{index}", *call_values],
-                        )
-                        for table, values in children:
-                            cur.execute(child_sql[table], [call_id, *values])
-                    results[index] = (201, time.perf_counter() - began, b"")
+                        first = starts[chunk]
+                        for index in range(first, min(first + size, len(prepared))):
+                            prefix, call_values, children = prepared[index]
+                            cur.execute(
+                                "SELECT nextval(pg_get_serial_sequence('calls_call', 'id'))"
+                            )
+                            call_id = cur.fetchone()[0]
+                            cur.execute(
+                                call_sql,
+                                [call_id, f"{prefix}{call_id:06d}", f"{tag}-{index}", *call_values],
+                            )
+                            for table, values in children:
+                                cur.execute(child_sql[table], [call_id, *values])
+                    results[chunk] = (201, time.perf_counter() - began, b"")
                 except psycopg.Error as exc:
-                    results[index] = (0, time.perf_counter() - began, str(exc).encode())
+                    results[chunk] = (0, time.perf_counter() - began, str(exc).encode())
 
     threads = [threading.Thread(target=client, args=(c,), daemon=True) for c in connections]
     for thread in threads:
@@ -392,11 +433,15 @@ def raw_insert(
     result = LoadResult(seconds=seconds, client_cpu=time.process_time() - cpu)
     for conn in connections:
         conn.close()
-    for status, latency, data in results:
+    made = 0
+    for chunk, (status, latency, data) in enumerate(results):
         result.statuses[status] += 1
         result.latencies.append(latency)
-        if status != 201 and len(result.failures) < 3:
+        if status == 201:
+            made += min(size, len(prepared) - starts[chunk])
+        elif len(result.failures) < 3:
             result.failures.append(data.decode(errors="replace")[:300])
+    result.made = made
     return result
 
 
@@ -582,7 +627,17 @@ class Round:
     platform: LoadResult
     raw: LoadResult
     helpdesk: LoadResult | None = None
+    batch: LoadResult | None = None  # POST /calls/batch/
+    raw_batch: LoadResult | None = None  # the raw inserts, a transaction per batch
     cpu: dict[str, tuple[float, float]] = field(default_factory=dict)  # name: (web, db)
+
+    def limit(self, name: str) -> LoadResult:
+        """The raw limit a contender is compared with: the same rows in transactions of
+        the same size."""
+        if name in ("batch", "raw_batch"):
+            assert self.raw_batch is not None
+            return self.raw_batch
+        return self.raw
 
 
 def median(values: Iterable[float]) -> float:
@@ -594,14 +649,19 @@ def summary(rounds: Sequence[Round]) -> dict[str, dict[str, float]]:
     """Per contender the medians over the rounds of the rate (201s a second), p50 and p99
     (ms), and the median of the per-round ratios to the raw limit and to helpdesk."""
     out: dict[str, dict[str, float]] = {}
-    names = ["platform", "raw"] + (["helpdesk"] if all(r.helpdesk for r in rounds) else [])
+    names = ["platform", "raw"]
+    if all(r.batch and r.raw_batch for r in rounds):
+        names += ["batch", "raw_batch"]
+    if all(r.helpdesk for r in rounds):
+        names.append("helpdesk")
     for name in names:
         runs: list[LoadResult] = [getattr(r, name) for r in rounds]
         row = {
             "rate": median(r.rate() for r in runs),
             "p50": median(r.p50 * 1000 for r in runs),
             "p99": median(r.p99 * 1000 for r in runs),
-            "to_raw": median(getattr(r, name).rate() / r.raw.rate() for r in rounds),
+            "to_raw": median(getattr(r, name).rate() / r.limit(name).rate() for r in rounds),
+            "to_single_raw": median(getattr(r, name).rate() / r.raw.rate() for r in rounds),
         }
         if "helpdesk" in names:
             row["to_helpdesk"] = median(
@@ -609,11 +669,11 @@ def summary(rounds: Sequence[Round]) -> dict[str, dict[str, float]]:
                 for r in rounds
             )
         cpu = [r.cpu[name] for r in rounds if name in r.cpu]
-        calls = [getattr(r, name).count(201) for r in rounds if name in r.cpu]
+        calls = [getattr(r, name).calls() for r in rounds if name in r.cpu]
         if cpu:
             row["web_ms"] = median(c[0] / n * 1000 for c, n in zip(cpu, calls, strict=True))
             row["db_ms"] = median(c[1] / n * 1000 for c, n in zip(cpu, calls, strict=True))
-        row["client_ms"] = median(r.client_cpu / max(r.count(201), 1) * 1000 for r in runs)
+        row["client_ms"] = median(r.client_cpu / max(r.calls(), 1) * 1000 for r in runs)
         out[name] = row
     return out
 
@@ -621,11 +681,16 @@ def summary(rounds: Sequence[Round]) -> dict[str, dict[str, float]]:
 LABELS = {
     "platform": "xianghu `POST /api/v1/calls/`",
     "raw": "raw psycopg inserts of the same rows (the limit)",
+    "batch": "xianghu `POST /api/v1/calls/batch/`, {size} calls a request",
+    "raw_batch": "raw psycopg inserts, a transaction per {size} calls (the batch's limit)",
     "helpdesk": "django-helpdesk 2.6.1 `POST /helpdesk/api/tickets/`",
 }
 
 
-def markdown_table(rounds: Sequence[Round]) -> str:
+def markdown_table(rounds: Sequence[Round], *, batch_size: int = 0) -> str:
+    """Per contender calls/s, latencies (of a request; of a transaction for the raw
+    limits), the ratio to its raw limit (for the batch: the raw inserts in transactions of
+    its size) and to helpdesk, and CPU a call."""
     rows = summary(rounds)
     has_helpdesk = "helpdesk" in rows
     head = "| contender | calls/s | p50 ms | p99 ms | ÷ raw limit |"
@@ -638,7 +703,7 @@ def markdown_table(rounds: Sequence[Round]) -> str:
     lines = [head, rule]
     for name, row in rows.items():
         cells = [
-            LABELS[name],
+            LABELS[name].format(size=batch_size),
             f"{row['rate']:,.0f}",
             f"{row['p50']:,.1f}",
             f"{row['p99']:,.1f}",
@@ -646,7 +711,7 @@ def markdown_table(rounds: Sequence[Round]) -> str:
         ]
         if has_helpdesk:
             cells.append(f"{row['to_helpdesk']:.2f}")
-        web = f"{row['web_ms']:.1f}" if "web_ms" in row and name != "raw" else "–"
+        web = f"{row['web_ms']:.1f}" if "web_ms" in row and not name.startswith("raw") else "–"
         db = f"{row['db_ms']:.1f}" if "db_ms" in row else "–"
         cells.append(f"{web} / {db} / {row['client_ms']:.2f}")
         lines.append("| " + " | ".join(cells) + " |")
@@ -656,10 +721,16 @@ def markdown_table(rounds: Sequence[Round]) -> str:
 def rounds_table(rounds: Sequence[Round]) -> str:
     """Every round's rates, to show the spread behind the medians."""
     lines = [
-        "| round | xianghu calls/s | raw calls/s | helpdesk tickets/s |",
-        "|---:|---:|---:|---:|",
+        "| round | xianghu calls/s | raw calls/s | xianghu batch calls/s | raw batch calls/s "
+        "| helpdesk tickets/s |",
+        "|---:|---:|---:|---:|---:|---:|",
     ]
     for n, r in enumerate(rounds, 1):
         helpdesk = f"{r.helpdesk.rate():,.1f}" if r.helpdesk else "–"
-        lines.append(f"| {n} | {r.platform.rate():,.1f} | {r.raw.rate():,.0f} | {helpdesk} |")
+        batch = f"{r.batch.rate():,.1f}" if r.batch else "–"
+        raw_batch = f"{r.raw_batch.rate():,.0f}" if r.raw_batch else "–"
+        lines.append(
+            f"| {n} | {r.platform.rate():,.1f} | {r.raw.rate():,.0f} | {batch} | {raw_batch} "
+            f"| {helpdesk} |"
+        )
     return "\n".join(lines)

@@ -81,6 +81,30 @@ def test_the_bodies_are_calls_the_api_takes_and_leave_the_rows_the_raw_path_copi
     assert _post(client, payloads[0]) == 200
     assert Call.objects.count() == 30
 
+    # The batch contender's requests: a township's calls together, at most `size` each.
+    batched = [
+        lib.Payload(key=p.key, body={**p.body, "idempotency_key": f"b-{i}"})
+        for i, p in enumerate(payloads)
+    ]
+    requests = lib.batch_requests(batched, size=2)
+    bodies = [json.loads(r.body)["calls"] for r in requests]
+    assert sorted(c["idempotency_key"] for b in bodies for c in b) == sorted(
+        f"b-{i}" for i in range(30)
+    )
+    assert all(1 <= len(b) <= 2 and len({c["caller_id"] for c in b}) == 1 for b in bodies)
+    created = 0
+    for request in requests:
+        response = client.post(
+            request.path,
+            data=request.body,
+            content_type="application/json",
+            HTTP_X_API_KEY=request.headers["X-API-Key"],
+        )
+        assert response.status_code == 200, response.content
+        created += response.json()["created"]
+    assert created == 30
+    assert Call.objects.count() == 60
+
     ticket = json.loads(lib.ticket_request(payloads[0], queue=4, token="t0k").body)
     assert ticket["queue"] == 4
     assert ticket["title"] == payloads[0].body["title"]
@@ -139,7 +163,13 @@ def test_percentiles_and_the_report_add_up():
         )
 
     rounds = [
-        lib.Round(platform=result(r, 0.05), raw=result(r * 10, 0.005), helpdesk=result(r / 2, 0.1))
+        lib.Round(
+            platform=result(r, 0.05),
+            raw=result(r * 10, 0.005),
+            helpdesk=result(r / 2, 0.1),
+            batch=result(r * 4, 0.5),
+            raw_batch=result(r * 20, 0.05),
+        )
         for r in (20, 30, 40)
     ]
     rounds[0].cpu = {"platform": (3.0, 1.0), "raw": (0.0, 0.2)}
@@ -149,9 +179,19 @@ def test_percentiles_and_the_report_add_up():
     assert rows["platform"]["to_helpdesk"] == pytest.approx(2)
     assert rows["platform"]["p50"] == pytest.approx(50)
     assert rows["platform"]["web_ms"] == pytest.approx(30)
-    table = lib.markdown_table(rounds)
+    # The batch is compared with the raw inserts in transactions of its size.
+    assert rows["batch"]["to_raw"] == pytest.approx(0.2)
+    assert rows["batch"]["to_single_raw"] == pytest.approx(0.4)
+    assert rows["batch"]["to_helpdesk"] == pytest.approx(8)
+    table = lib.markdown_table(rounds, batch_size=50)
     assert "| xianghu `POST /api/v1/calls/` | 30 | 50.0 | 50.0 | 0.100 | 2.00 |" in table
-    assert "| 3 | 40.0 | 400 | 20.0 |" in lib.rounds_table(rounds)
+    assert "| xianghu `POST /api/v1/calls/batch/`, 50 calls a request | 120 | 500.0 |" in table
+    assert "a transaction per 50 calls (the batch's limit) | 600 |" in table
+    assert "| 3 | 40.0 | 400 | 160.0 | 800 | 20.0 |" in lib.rounds_table(rounds)
+    # A batch's calls count, not its requests.
+    made = lib.LoadResult(seconds=2, statuses=Counter({200: 3}), made=150)
+    assert made.calls() == 150
+    assert made.rate() == pytest.approx(75)
 
     from bench import intake
 
@@ -174,6 +214,8 @@ def test_percentiles_and_the_report_add_up():
     assert "**not copied: notify_notification**" in block
     assert "10.0 % (missed)" in block
     assert "2.00× (missed)" in block
+    assert "Batch: 20.0 % of its raw limit (missed; 40 % of the one-call raw limit), " in block
+    assert "8.00× django-helpdesk (met)" in block
     with pytest.raises(SystemExit):
         intake._args(["--clients", "0"])
 
@@ -206,6 +248,12 @@ def test_the_raw_path_writes_the_rows_of_the_api_again():
     meter = lib.CpuMeter(list, connection.settings_dict["NAME"])
     result = lib.raw_insert(_conninfo(), rowsets, clients=3, tag="raw", around=meter)
     assert result.statuses == Counter({201: 12})
+    assert result.calls() == 12
+    # In transactions of 5 calls (the batch's limit): 5 + 5 + 2.
+    batched = lib.raw_insert(_conninfo(), rowsets, clients=2, tag="rawb", per_transaction=5)
+    assert batched.statuses == Counter({201: 3})
+    assert batched.calls() == 12
+    assert Call.objects.filter(idempotency_key__startswith="rawb-").count() == 12
     assert meter.db >= 0  # clock ticks of 10 ms: a dozen inserts may show none
     copies = Call.objects.filter(idempotency_key__startswith="raw-").order_by("idempotency_key")
     assert copies.count() == 12
@@ -248,6 +296,16 @@ def test_a_round_through_gunicorn_with_production_settings(tmp_path):
             result = lib.run_load(
                 "127.0.0.1", server.port, [lib.call_request(p) for p in payloads], clients=2
             )
+        batches = lib.batch_requests(
+            [
+                lib.Payload(key=p.key, body={**p.body, "idempotency_key": f"gb-{i}"})
+                for i, p in enumerate(payloads)
+            ],
+            size=3,
+        )
+        batch = lib.run_load("127.0.0.1", server.port, batches, clients=2)
     assert result.statuses == Counter({201: 16}), result.failures
     assert Call.objects.filter(idempotency_key__startswith="g-").count() == 16
     assert meter.web > 0
+    assert batch.statuses == Counter({200: len(batches)}), batch.failures
+    assert Call.objects.filter(idempotency_key__startswith="gb-").count() == 16

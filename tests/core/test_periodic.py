@@ -142,9 +142,12 @@ def test_the_default_setting_schedules_the_sweep_the_webhook_retries_and_the_cle
     assert retrain.every == timedelta(days=1)
 
 
-@override_settings(TASKS=DB_TASKS)
 @pytest.mark.django_db(transaction=True)
 def test_the_default_schedule_enqueues_each_task_once(clock, settings, tmp_path):
+    # Both through the `settings` fixture: mixed with an `override_settings` decorator, the
+    # fixture's teardown would put the decorator's settings back (TASKS for every later
+    # test of the process).
+    settings.TASKS = DB_TASKS
     settings.MEDIA_ROOT = str(tmp_path)  # the cleanup runs: never on a real media folder
     worker = PeriodicScheduler.from_settings(clock=clock)
     paths = [entry.path for entry in worker.entries]

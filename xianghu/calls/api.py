@@ -15,6 +15,7 @@ and the photos in the parts `photos`, checked as on the web pages (`attachments`
 """
 
 import logging
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Annotated, Any, TypeVar
 
@@ -36,7 +37,7 @@ from xianghu.catalog.models import Item
 from xianghu.core import access
 from xianghu.core.actor import Actor
 from xianghu.core.api import ERROR_RESPONSES, Pagination
-from xianghu.core.errors import InvalidInput, NotFound
+from xianghu.core.errors import DomainError, InvalidInput, NotFound, error_body, error_status
 from xianghu.core.text import clean_text
 from xianghu.regions.models import Organisation, Region
 from xianghu.regions.roles import RegionLevel
@@ -47,6 +48,8 @@ from .models import Attachment, Call, CallEvent, Urgency
 from .schemas import (
     ActionIn,
     ActionOut,
+    CallBatchIn,
+    CallBatchOut,
     CallDetailOut,
     CallFilterIn,
     CallIn,
@@ -251,30 +254,61 @@ def _one(qs: QuerySet[M]) -> M | None:
     return next(iter(qs.order_by()[:1]), None)
 
 
+@dataclass(frozen=True)
+class _Refs:
+    """The organisations, places and items a request's calls name, among those the
+    caller may see: a look-up each for one call or a batch."""
+
+    organisations: dict[int, Organisation]
+    places: dict[str, Region]
+    items: dict[int, Item]
+
+
+_ID_RANGE = range(-(2**63), 2**63)  # no row has an id beyond a 64-bit integer
+
+
+def _refs(actor: Actor, payloads: list[CallIn]) -> _Refs:
+    callees = [p.callee_id for p in payloads if p.callee_id is not None]
+    org_ids = {i for i in [*(p.caller_id for p in payloads), *callees] if i in _ID_RANGE}
+    codes = {p.location_code for p in payloads}
+    item_ids = {p.item_id for p in payloads if p.item_id is not None and p.item_id in _ID_RANGE}
+    organisations = access.visible(actor, Organisation.objects.select_related("county", "township"))
+    places = access.visible(actor, Region.objects.all())
+    items = access.visible(actor, Item.objects.select_related("version"))
+    return _Refs(
+        organisations={o.pk: o for o in _all(organisations.filter(pk__in=org_ids))},
+        places={r.code: r for r in _all(places.filter(code__in=codes))},
+        items={i.pk: i for i in _all(items.filter(pk__in=item_ids))} if item_ids else {},
+    )
+
+
+def _all(qs: QuerySet[M]) -> list[M]:
+    """Unordered (see `_one`); one object per key (a visibility rule may join)."""
+    return list(qs.order_by())
+
+
 def _draft(
-    actor: Actor, payload: CallIn, header_key: str | None
+    payload: CallIn, refs: _Refs, header_key: str | None, *, key_required: bool = False
 ) -> tuple[Organisation, services.CallDraft, str | None]:
     """Resolve the body's references among what the caller may see; every unknown or
     invisible one is a problem of `call.invalid` (400), named by the call's field."""
     problems = []
-    organisations = access.visible(actor, Organisation.objects.select_related("county", "township"))
-    caller = _one(organisations.filter(pk=payload.caller_id))
+    caller = refs.organisations.get(payload.caller_id)
     if caller is None:
         problems.append(_problem("caller", _("Unknown organisation.")))
-    location = _one(access.visible(actor, Region.objects.all()).filter(code=payload.location_code))
+    location = refs.places.get(payload.location_code)
     if location is None:
         problems.append(_problem("location", _("Unknown place.")))
     elif location.level not in (RegionLevel.TOWNSHIP, RegionLevel.VILLAGE):
         problems.append(_problem("location", _("Choose a township or village.")))
     item = None
     if payload.item_id is not None:
-        items = access.visible(actor, Item.objects.select_related("version"))
-        item = _one(items.filter(pk=payload.item_id))
+        item = refs.items.get(payload.item_id)
         if item is None:
             problems.append(_problem("item", _("Choose an item of the list in force.")))
     callee = None
     if payload.callee_id is not None:
-        callee = _one(organisations.filter(pk=payload.callee_id))
+        callee = refs.organisations.get(payload.callee_id)
         if callee is None:
             problems.append(_problem("callee", _("Unknown organisation.")))
     if len(clean_text(payload.address)) > ADDRESS_MAX:
@@ -282,6 +316,10 @@ def _draft(
     key, key_problem = _idempotency_key(header_key, payload.idempotency_key)
     if key_problem:
         problems.append(key_problem)
+    elif key_required and not (key and clean_text(key)):
+        problems.append(
+            _problem("idempotency_key", _("Every call of a batch needs its idempotency key."))
+        )
     if problems:
         raise _invalid(problems)
     assert caller is not None
@@ -336,7 +374,7 @@ def call_create(
     timeline) in the same transaction as the call. A retry that finds the call already
     made attaches nothing more."""
     actor = _actor(request)
-    caller, draft, key = _draft(actor, payload, idempotency_key)
+    caller, draft, key = _draft(payload, _refs(actor, [payload]), idempotency_key)
     photos = _photos(request)
     if not photos:
         call, created = services.call_create(
@@ -357,6 +395,55 @@ def call_create(
     shown = selectors.call_created(call=call) if created else None
     out = _detail(actor, shown or selectors.call_get(actor=actor, pk=call.pk))
     return Status(201 if created else 200, out)
+
+
+@router.post(
+    "/batch/",
+    response={200: CallBatchOut, **ERROR_RESPONSES},
+    summary="Create calls in a batch (drafts)",
+)
+def call_create_batch(request: HttpRequest, payload: CallBatchIn) -> dict[str, Any]:
+    """Create up to 100 calls at once (a township's grid system or a field app that kept
+    its calls while offline): each entry of `calls` is the body of `POST /calls/` and
+    must carry its own `idempotency_key`. 200 with a result per entry, in order: `status`
+    201 with the call made, 200 with the call an earlier request (or an earlier entry of
+    this batch) made with the same key, or the status and `error` (`{code, message,
+    detail}`) that `POST /calls/` would answer for that entry alone (400 `call.invalid`,
+    403 `call.not_a_caller`, 409 `call.idempotency_conflict`, …). A refused entry never
+    stops the others, and the batch sent again makes nothing twice. More than 100 entries,
+    or none: 422."""
+    actor = _actor(request)
+    refs = _refs(actor, payload.calls)
+    resolved: list[services.BatchEntry | DomainError] = []
+    for entry in payload.calls:
+        try:
+            caller, draft, key = _draft(entry, refs, None, key_required=True)
+        except DomainError as refusal:
+            resolved.append(refusal)
+            continue
+        assert key is not None
+        resolved.append(services.BatchEntry(caller=caller, draft=draft, idempotency_key=key))
+    entries = [r for r in resolved if isinstance(r, services.BatchEntry)]
+    made = iter(services.call_create_many(actor=actor, entries=entries))
+    outcomes = [r if isinstance(r, DomainError) else next(made) for r in resolved]
+    shown = selectors.calls_made(
+        actor=actor, calls=[o for o in outcomes if not isinstance(o, DomainError)]
+    )
+    results: list[dict[str, Any]] = []
+    for index, outcome in enumerate(outcomes):
+        if not isinstance(outcome, DomainError) and outcome[0].pk not in shown:
+            outcome = NotFound()  # as `POST /calls/` answers a retry whose call is hidden
+        if isinstance(outcome, DomainError):
+            status, call, error = error_status(outcome), None, error_body(outcome)
+        else:
+            status, call, error = 201 if outcome[1] else 200, shown[outcome[0].pk], None
+        results.append({"index": index, "status": status, "call": call, "error": error})
+    return {
+        "created": sum(r["status"] == 201 for r in results),
+        "existing": sum(r["status"] == 200 for r in results),
+        "refused": sum(r["error"] is not None for r in results),
+        "results": results,
+    }
 
 
 # ---- reading calls ----------------------------------------------------------------------

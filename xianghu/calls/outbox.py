@@ -28,6 +28,8 @@ from django.db import DatabaseError, router, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from xianghu.core.memo import memo_scope
+
 from .models import CallEvent, EventOutbox
 
 logger = logging.getLogger(__name__)
@@ -79,6 +81,52 @@ def outbox_add(*, event: CallEvent, effects: list[Effect]) -> None:
     transaction.on_commit(lambda: outbox_after_commit(event=event, effects=effects))
 
 
+def outbox_add_many(*, events: list[CallEvent], effects: list[Effect]) -> None:
+    """`outbox_add` for the events of a batch: their rows in one INSERT, and after the
+    commit one DELETE for every event no effect concerns."""
+    if _muted.get() or not effects or not events:
+        return
+    EventOutbox.objects.bulk_create([EventOutbox(event=event) for event in events])
+    transaction.on_commit(lambda: outbox_after_commit_many(events=events, effects=effects))
+
+
+def outbox_after_commit_many(*, events: list[CallEvent], effects: list[Effect]) -> list[str]:
+    """`outbox_after_commit` for a batch's events, the idle ones' rows deleted together
+    (the probes may remember their look-ups for the batch: `core.memo`)."""
+    with memo_scope():
+        return _after_commit_many(events, effects)
+
+
+def _after_commit_many(events: list[CallEvent], effects: list[Effect]) -> list[str]:
+    results: dict[int, str] = {}
+    idle: list[int] = []
+    for event in events:
+        try:
+            if _idle(event, effects):
+                idle.append(event.pk)
+                continue
+        except DatabaseError:
+            logger.warning("outbox: the effects of event %s are left for the relay", event.pk)
+            results[event.pk] = FAILED
+            continue
+        except Exception:  # a probe's bug: run the effects, which decide for themselves
+            logger.exception("outbox: probing the effects of event %s failed", event.pk)
+        results[event.pk] = outbox_process(event_id=event.pk, effects=effects)
+    if idle:
+        try:
+            rows = EventOutbox.objects.filter(event_id__in=idle)
+            rows._raw_delete(router.db_for_write(EventOutbox))
+            results.update(dict.fromkeys(idle, DONE))
+        except DatabaseError:
+            logger.warning("outbox: the effects of %s events are left for the relay", len(idle))
+            results.update(dict.fromkeys(idle, FAILED))
+    return [results[event.pk] for event in events]
+
+
+def _idle(event: CallEvent, effects: list[Effect]) -> bool:
+    return not any(_PROBES.get(effect, _always)(event) for effect in effects)
+
+
 def outbox_after_commit(*, event: CallEvent, effects: list[Effect]) -> str:
     """Right after the event's commit: when no effect's probe finds anything to do (a new
     call's creation, mostly: nobody's inbox, no webhook wants it, no ticket), delete the
@@ -86,8 +134,7 @@ def outbox_after_commit(*, event: CallEvent, effects: list[Effect]) -> str:
     so they see what the whole transaction did (a ticket linked to its new call after the
     call was made, say)."""
     try:
-        idle = not any(_PROBES.get(effect, _always)(event) for effect in effects)
-        if idle:
+        if _idle(event, effects):
             # One DELETE, without the collector's transaction around it.
             rows = EventOutbox.objects.filter(event_id=event.pk)
             rows._raw_delete(router.db_for_write(EventOutbox))

@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from ninja import Field, Schema
 from pydantic import field_validator
 
+from xianghu.core.api import ErrorOut
 from xianghu.core.masking import mask_phone
 
 from .models import Attachment, Call, CallEvent, Direction, Dispatch, DispatchRole, Urgency
@@ -230,6 +231,30 @@ class CallOut(Schema):
     @staticmethod
     def resolve_overdue(obj: Call) -> bool:
         return obj.next_deadline is not None and obj.next_deadline < timezone.now()
+
+
+class CallBatchIn(Schema):
+    calls: list[CallIn] = Field(
+        min_length=1,
+        max_length=100,
+        description="1 to 100 calls, each as `POST /calls/` takes it, with its `idempotency_key`.",
+    )
+
+
+class CallBatchResultOut(Schema):
+    index: int = Field(description="The entry's place in `calls`, from 0.")
+    status: int = Field(
+        description="201 made now; 200 made before with the same key; else the refusal's status."
+    )
+    call: CallOut | None = None
+    error: ErrorOut | None = Field(default=None, description="Why the entry was refused.")
+
+
+class CallBatchOut(Schema):
+    created: int
+    existing: int = Field(description="Entries answered with a call made before (status 200).")
+    refused: int
+    results: list[CallBatchResultOut]
 
 
 class DispatchOut(Schema):

@@ -8,6 +8,7 @@ timeline's people by prefetch or join, never one query per row.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -268,6 +269,19 @@ def call_created(*, call: Call) -> Call:
     runs no query)."""
     prefetch_related_objects([call], Prefetch("dispatches", queryset=Dispatch.objects.none()))
     return call
+
+
+def calls_made(*, actor: Actor, calls: Sequence[tuple[Call, bool]]) -> dict[int, Call]:
+    """The calls of a batch to show, by id: the new ones as they were made
+    (`call_created`), the ones made before read again in one query (they may have moved
+    on since), with their lead."""
+    new = [call for call, created in calls if created]
+    prefetch_related_objects(new, Prefetch("dispatches", queryset=Dispatch.objects.none()))
+    shown = {call.pk: call for call in new}
+    earlier = {call.pk for call, created in calls if not created}
+    if earlier:
+        shown.update((c.pk, c) for c in call_list(actor=actor).filter(pk__in=earlier))
+    return shown
 
 
 def call_timeline(*, actor: Actor, call: Call) -> QuerySet[CallEvent]:

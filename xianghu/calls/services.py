@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -21,9 +22,10 @@ from django.utils.translation import gettext as _
 
 from xianghu.catalog import guard
 from xianghu.catalog import selectors as catalog_selectors
-from xianghu.catalog.models import Item
+from xianghu.catalog.models import Item, ListVersion
 from xianghu.core.actor import Actor
-from xianghu.core.errors import Conflict, InvalidInput, PermissionDenied
+from xianghu.core.errors import Conflict, DomainError, InvalidInput, PermissionDenied
+from xianghu.core.memo import memo_scope
 from xianghu.core.text import clean_text
 from xianghu.regions.models import Organisation, Region
 from xianghu.regions.roles import OrgKind
@@ -123,7 +125,16 @@ class CallDraft:
     callee: Organisation | None = None  # a township, for a department's (two-way) call
 
 
-def _validate_draft(caller: Organisation, draft: CallDraft) -> dict[str, Any]:
+InForce = Callable[[Region], "ListVersion | None"]
+
+
+def _in_force(county: Region) -> ListVersion | None:
+    return catalog_selectors.county_version_in_force(county=county)
+
+
+def _validate_draft(
+    caller: Organisation, draft: CallDraft, *, in_force: InForce = _in_force
+) -> dict[str, Any]:
     problems: list[dict[str, str]] = []
     title, description = clean_text(draft.title), clean_text(draft.description)
     if not title:
@@ -168,7 +179,7 @@ def _validate_draft(caller: Organisation, draft: CallDraft) -> dict[str, Any]:
             }
         )
     if draft.item is not None and county is not None:
-        version = catalog_selectors.county_version_in_force(county=county)
+        version = in_force(county)
         if version is None or draft.item.version_id != version.pk:
             problems.append({"field": "item", "message": _("Choose an item of the list in force.")})
         elif not draft.item.callable:
@@ -219,14 +230,9 @@ def call_create(
     With an idempotency key, a retried request returns the call the first request made
     (and never makes a second one); the same key with a different call is a conflict.
     """
-    if not any(g.organisation_id == caller.pk for g in actor.grants):
-        raise PermissionDenied(
-            _("You can only call on behalf of your own organisation."), code="call.not_a_caller"
-        )
-    # Village staff call on behalf of their township: the call (and its key) is the township's.
-    caller_org = caller
-    if caller.kind == OrgKind.VILLAGE:
-        caller_org = Organisation.objects.get(kind=OrgKind.TOWNSHIP, township_id=caller.township_id)
+    _check_caller(actor, caller)
+    governments = _township_governments([caller]) if caller.kind == OrgKind.VILLAGE else {}
+    caller_org = _calling_organisation(caller, governments)
     key = clean_text(idempotency_key)[:64] or None
     if key is not None:
         existing = Call.objects.filter(caller=caller_org, idempotency_key=key).first()
@@ -235,32 +241,19 @@ def call_create(
     fields = _validate_draft(caller, draft)
     direction = _direction(caller, draft)
     at = at or timezone.now()
-    county = caller_org.county
-    assert county is not None  # checked by _validate_draft
     try:
         with transaction.atomic():
-            call = Call.objects.create(
-                number=f"~{uuid.uuid4().hex[:30]}",  # replaced below, once the id is known
-                county=county,
+            call = _new_call(
+                actor=actor,
+                caller_org=caller_org,
+                draft=draft,
                 direction=direction,
-                caller=caller_org,
-                callee=draft.callee if direction == Direction.DOWN else None,
-                location=draft.location,
-                address=clean_text(draft.address)[:200],
-                latitude=draft.latitude,
-                longitude=draft.longitude,
-                item=draft.item,
-                out_of_list=draft.item is None,
-                assist_only=bool(draft.item and draft.item.primary_level == "township"),
-                urgency=draft.urgency,
-                state=State.DRAFT,
-                state_changed_at=at,
-                created_by_id=actor.user_id,
-                created_at=at,
-                idempotency_key=key,
-                **fields,
+                key=key,
+                fields=fields,
+                at=at,
             )
-            call.number = f"{call.county.code}{timezone.localtime(at):%y%m%d}{call.pk:06d}"
+            call.save(force_insert=True)
+            call.number = _number(call)
             call.save(update_fields=["number"])
             event = _append(
                 call=call,
@@ -269,7 +262,7 @@ def call_create(
                 actor=actor,
                 party=Party.CALLER,
                 at=at,
-                data={"item": draft.item.code if draft.item else None, "urgency": draft.urgency},
+                data=_create_data(draft),
             )
             outbox.outbox_add(event=event, effects=list(AFTER_COMMIT))
     except IntegrityError:
@@ -279,6 +272,258 @@ def call_create(
         existing = Call.objects.get(caller=caller_org, idempotency_key=key)
         return _same_or_conflict(existing, draft), False
     return call, True
+
+
+# ---- creating calls in a batch --------------------------------------------------------------
+
+BATCH_MAX = 100
+
+
+@dataclass(frozen=True)
+class BatchEntry:
+    """One call of a batch: on behalf of `caller`, with its own idempotency key (a batch
+    sent again makes nothing twice)."""
+
+    caller: Organisation
+    draft: CallDraft
+    idempotency_key: str
+
+
+# What became of an entry: (the call, made now) or why it was refused.
+BatchOutcome = tuple[Call, bool] | DomainError
+
+
+@dataclass
+class _Planned:
+    index: int
+    entry: BatchEntry
+    caller_org: Organisation
+    key: str
+    call: Call
+
+
+def call_create_many(
+    *, actor: Actor, entries: Sequence[BatchEntry], at: datetime | None = None
+) -> list[BatchOutcome]:
+    """Create the entries' calls as drafts, as `call_create` would one by one, with one
+    answer per entry in their order: (call, True) when made now, (call, False) when a
+    call with the entry's key was made before (by an earlier request or an earlier entry
+    of this batch, with the same title and description), else the entry's refusal. An
+    entry's refusal never stops the others. The new calls, their events and outbox rows
+    are written in one transaction with a few statements for the whole batch; should a
+    concurrent request make one of the keys' calls meanwhile, the entries are made one by
+    one instead, each answering for itself."""
+    if len(entries) > BATCH_MAX:
+        raise InvalidInput(
+            _("At most %(n)s calls at a time.") % {"n": BATCH_MAX}, code="call.batch_too_large"
+        )
+    at = at or timezone.now()
+    outcomes: list[BatchOutcome | None] = [None] * len(entries)
+    villages = [e.caller for e in entries if e.caller.kind == OrgKind.VILLAGE]
+    governments = _township_governments(villages) if villages else {}
+    versions: dict[int, ListVersion | None] = {}
+
+    def in_force(county: Region) -> ListVersion | None:
+        if county.pk not in versions:
+            versions[county.pk] = _in_force(county)
+        return versions[county.pk]
+
+    existing = _calls_with_keys(entries, governments)
+    planned: list[_Planned] = []
+    made: dict[tuple[int, str], _Planned] = {}
+    repeats: list[tuple[int, _Planned]] = []
+    for index, entry in enumerate(entries):
+        try:
+            _check_caller(actor, entry.caller)
+            caller_org = _calling_organisation(entry.caller, governments)
+            key = clean_text(entry.idempotency_key)[:64]
+            if not key:
+                raise InvalidInput(
+                    _("Every call of a batch needs its idempotency key."),
+                    code="call.invalid",
+                    detail=[{"field": "idempotency_key", "message": _("This field is required.")}],
+                )
+            before = existing.get((caller_org.pk, key))
+            if before is not None:
+                outcomes[index] = (_same_or_conflict(before, entry.draft), False)
+                continue
+            if (caller_org.pk, key) in made:
+                repeats.append((index, made[(caller_org.pk, key)]))
+                continue
+            fields = _validate_draft(entry.caller, entry.draft, in_force=in_force)
+            direction = _direction(entry.caller, entry.draft)
+            call = _new_call(
+                actor=actor,
+                caller_org=caller_org,
+                draft=entry.draft,
+                direction=direction,
+                key=key,
+                fields=fields,
+                at=at,
+            )
+        except DomainError as refusal:
+            outcomes[index] = refusal
+            continue
+        plan = _Planned(index=index, entry=entry, caller_org=caller_org, key=key, call=call)
+        planned.append(plan)
+        made[(caller_org.pk, key)] = plan
+    if planned:
+        try:
+            _insert_many(actor=actor, planned=planned, at=at)
+        except IntegrityError:
+            _create_one_by_one(actor=actor, planned=planned, at=at, outcomes=outcomes)
+            planned = []
+    for plan in planned:
+        outcomes[plan.index] = (plan.call, True)
+    for index, first in repeats:
+        first_outcome = outcomes[first.index]
+        if isinstance(first_outcome, DomainError) or first_outcome is None:
+            outcomes[index] = first_outcome
+            continue
+        try:
+            outcomes[index] = (_same_or_conflict(first_outcome[0], entries[index].draft), False)
+        except DomainError as refusal:
+            outcomes[index] = refusal
+    assert all(outcome is not None for outcome in outcomes)
+    return outcomes  # type: ignore[return-value]
+
+
+def _calls_with_keys(
+    entries: Sequence[BatchEntry], governments: Mapping[int | None, Organisation]
+) -> dict[tuple[int, str], Call]:
+    """The calls already made with the entries' keys, by (calling organisation, key)."""
+    keys = {clean_text(e.idempotency_key)[:64] for e in entries} - {""}
+    if not keys:
+        return {}
+    callers = set()
+    for entry in entries:
+        with suppress(DomainError):
+            callers.add(_calling_organisation(entry.caller, governments).pk)
+    found = Call.objects.filter(caller_id__in=callers, idempotency_key__in=keys).order_by()
+    return {(c.caller_id, str(c.idempotency_key)): c for c in found}
+
+
+def _insert_many(*, actor: Actor, planned: Sequence[_Planned], at: datetime) -> None:
+    """The planned calls, their numbers, their `create` events and outbox rows, in one
+    transaction; the receivers of `event_appended` see each event as `_append` sends it
+    (and may remember their look-ups for the batch: `core.memo`)."""
+    with memo_scope(), transaction.atomic():
+        calls = Call.objects.bulk_create([plan.call for plan in planned])
+        for call in calls:
+            call.number = _number(call)
+        Call.objects.bulk_update(calls, ["number"])
+        events = CallEvent.objects.bulk_create(
+            [
+                CallEvent(
+                    call=plan.call,
+                    seq=1,
+                    action=CREATE,
+                    from_state="",
+                    to_state=plan.call.state,
+                    actor_id=actor.user_id,
+                    actor_org_id=_organisation_of(actor, plan.call, Party.CALLER),
+                    party=Party.CALLER,
+                    at=at,
+                    data=_create_data(plan.entry.draft),
+                )
+                for plan in planned
+            ]
+        )
+        for event, call in zip(events, calls, strict=True):
+            signals.event_appended.send(sender=CallEvent, event=event, call=call)
+        outbox.outbox_add_many(events=events, effects=list(AFTER_COMMIT))
+
+
+def _create_one_by_one(
+    *,
+    actor: Actor,
+    planned: Sequence[_Planned],
+    at: datetime,
+    outcomes: list[BatchOutcome | None],
+) -> None:
+    for plan in planned:
+        try:
+            outcomes[plan.index] = call_create(
+                actor=actor,
+                caller=plan.entry.caller,
+                draft=plan.entry.draft,
+                idempotency_key=plan.key,
+                at=at,
+            )
+        except DomainError as refusal:
+            outcomes[plan.index] = refusal
+
+
+def _check_caller(actor: Actor, caller: Organisation) -> None:
+    if not any(g.organisation_id == caller.pk for g in actor.grants):
+        raise PermissionDenied(
+            _("You can only call on behalf of your own organisation."), code="call.not_a_caller"
+        )
+
+
+def _calling_organisation(
+    caller: Organisation, governments: Mapping[int | None, Organisation]
+) -> Organisation:
+    if caller.kind != OrgKind.VILLAGE:
+        return caller
+    government = governments.get(caller.township_id)
+    if government is None:
+        raise InvalidInput(
+            _("The village's township has no government on the platform."), code="call.invalid"
+        )
+    return government
+
+
+def _township_governments(villages: Sequence[Organisation]) -> dict[int | None, Organisation]:
+    """Village staff call on behalf of their township: the call (and its key) is the
+    township government's. By township region id, in one query."""
+    townships = {v.township_id for v in villages}
+    found = Organisation.objects.select_related("county", "township").filter(
+        kind=OrgKind.TOWNSHIP, township_id__in=townships
+    )
+    return {org.township_id: org for org in found.order_by()}
+
+
+def _new_call(
+    *,
+    actor: Actor,
+    caller_org: Organisation,
+    draft: CallDraft,
+    direction: str,
+    key: str | None,
+    fields: Mapping[str, Any],
+    at: datetime,
+) -> Call:
+    """The unsaved call of a draft (its number is set once its id is known: `_number`)."""
+    return Call(
+        number=f"~{uuid.uuid4().hex[:30]}",
+        county=caller_org.county,
+        direction=direction,
+        caller=caller_org,
+        callee=draft.callee if direction == Direction.DOWN else None,
+        location=draft.location,
+        address=clean_text(draft.address)[:200],
+        latitude=draft.latitude,
+        longitude=draft.longitude,
+        item=draft.item,
+        out_of_list=draft.item is None,
+        assist_only=bool(draft.item and draft.item.primary_level == "township"),
+        urgency=draft.urgency,
+        state=State.DRAFT,
+        state_changed_at=at,
+        created_by_id=actor.user_id,
+        created_at=at,
+        idempotency_key=key,
+        **fields,
+    )
+
+
+def _number(call: Call) -> str:
+    return f"{call.county.code}{timezone.localtime(call.created_at):%y%m%d}{call.pk:06d}"
+
+
+def _create_data(draft: CallDraft) -> dict[str, Any]:
+    return {"item": draft.item.code if draft.item else None, "urgency": draft.urgency}
 
 
 def _same_or_conflict(existing: Call, draft: CallDraft) -> Call:

@@ -30,6 +30,7 @@ from django.utils.translation import gettext as _
 from xianghu.core import access
 from xianghu.core.actor import Actor
 from xianghu.core.errors import Conflict, InvalidInput, PermissionDenied
+from xianghu.core.memo import memoized
 from xianghu.regions.models import Organisation
 
 from . import channels
@@ -172,16 +173,21 @@ def webhook_signature(secret: str, body: bytes) -> str:
 
 
 def webhooks_want(*, organisations: Iterable[int], event: str) -> bool:
-    """Whether an active webhook of these organisations wants `event` (one query)."""
-    ids = list(organisations)
+    """Whether an active webhook of these organisations wants `event` (one query, once
+    within a `core.memo` scope)."""
+    ids = frozenset(organisations)
     if not ids:
         return False
-    wanted = (
-        Webhook.objects.filter(organisation_id__in=ids, active=True)
-        .order_by()
-        .values_list("events", flat=True)
-    )
-    return any(Webhook(events=events).wants(event) for events in wanted)
+
+    def look_up() -> bool:
+        wanted = (
+            Webhook.objects.filter(organisation_id__in=ids, active=True)
+            .order_by()
+            .values_list("events", flat=True)
+        )
+        return any(Webhook(events=events).wants(event) for events in wanted)
+
+    return memoized(("webhooks_want", ids, event), look_up)
 
 
 def webhook_emit(

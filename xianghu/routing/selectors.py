@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 
 from xianghu.catalog import selectors as catalog_selectors
 from xianghu.catalog.models import Item, ListVersion, PartyRole, PrimaryLevel
+from xianghu.core.memo import memoized
 from xianghu.regions.models import Region
 
 from . import engine
@@ -139,8 +140,14 @@ CACHE = _Cache()
 
 
 def routing_model_latest(*, county: Region) -> RoutingModel | None:
-    """The newest model row of the county, whatever its schema (without its bytes)."""
-    return RoutingModel.objects.filter(county=county).defer("data").order_by("-version").first()
+    """The newest model row of the county, whatever its schema (without its bytes); once
+    within a `core.memo` scope (a batch of calls)."""
+    return memoized(
+        ("routing_model_latest", county.pk),
+        lambda: (
+            RoutingModel.objects.filter(county=county).defer("data").order_by("-version").first()
+        ),
+    )
 
 
 def routing_models(*, county: Region) -> QuerySet[RoutingModel]:
