@@ -73,6 +73,13 @@ def _args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=9, help="random seed of the texts")
     parser.add_argument("--no-helpdesk", action="store_true", help="skip the peer")
     parser.add_argument(
+        "--batch-repeat",
+        type=int,
+        default=4,
+        help="the batch contender sends the round's calls this many times (distinct keys), "
+        "so that its round lasts about as long as the others",
+    )
+    parser.add_argument(
         "--batch-size",
         type=int,
         default=50,
@@ -95,6 +102,8 @@ def _args(argv: list[str] | None) -> argparse.Namespace:
     for name in ("calls", "rounds", "workers", "clients"):
         if getattr(args, name) < 1:
             parser.error(f"--{name} must be at least 1")
+    if args.batch_repeat < 1:
+        parser.error("--batch-repeat must be at least 1")
     if not 0 <= args.batch_size <= 100:
         parser.error("--batch-size must be between 0 and 100")
     if args.warmup < 0:
@@ -356,12 +365,13 @@ def _batch_round(
     payloads: list[lib.Payload],
     result: lib.Round,
 ) -> None:
-    """The same calls again through POST /calls/batch/ (keys `b<n>-<i>`), then the rows
-    they left written raw in transactions of the batch's size (keys `rawb<n>-<i>`)."""
+    """The same calls again through POST /calls/batch/ (`--batch-repeat` times, keys
+    `b<n>-<i>`), then the rows they left written raw in transactions of the batch's size
+    (keys `rawb<n>-<i>`)."""
     tag, raw_tag = f"b{n}", f"rawb{n}"
     batched = [
         lib.Payload(key=p.key, body={**p.body, "idempotency_key": f"{tag}-{i}"})
-        for i, p in enumerate(payloads)
+        for i, p in enumerate(payloads * args.batch_repeat)
     ]
     requests = lib.batch_requests(batched, size=args.batch_size)
     conn = _connect(config, config["NAME"], autocommit=True)
@@ -370,7 +380,7 @@ def _batch_round(
         batch = lib.run_load("127.0.0.1", server.port, requests, clients=args.clients)
     ids = [row[0] for row in conn.execute(like, [f"{tag}-%"]).fetchall()]
     batch.made = len(ids) if batch.count(200) == len(requests) else 0
-    _check("batch", batch, len(ids), expected=len(payloads), status=200)
+    _check("batch", batch, len(ids), expected=len(batched), status=200)
     _log(
         f"round {n}: batch {batch.rate():,.1f} calls/s "
         f"({len(requests)} requests, p50 {batch.p50 * 1000:.0f} ms)"
@@ -423,6 +433,7 @@ def _markdown(
         f"--workers {args.workers} --clients {args.clients}"
         + (" --no-helpdesk" if args.no_helpdesk else "")
         + (f" --batch-size {args.batch_size}" if args.batch_size != 50 else "")
+        + (f" --batch-repeat {args.batch_repeat}" if args.batch_repeat != 4 else "")
     )
     rows = lib.summary(rounds)
     per_call = ", ".join(f"`{t}` +{d / args.calls:g}" for t, d in sorted(growth.items()))
@@ -452,7 +463,8 @@ def _markdown(
         "- Checked: after every round the database holds exactly one call (or ticket) per "
         "call sent, and every request was answered 201 (200 for a batch)",
         (
-            f"- Batch: the same calls again through `POST /api/v1/calls/batch/`, "
+            f"- Batch: the round's calls {args.batch_repeat} times again through `POST "
+            f"/api/v1/calls/batch/` ({args.calls * args.batch_repeat:,} calls a round), "
             f"{args.batch_size} calls of one township a request, each with its own key; "
             f"its limit is the same rows written raw in transactions of {args.batch_size} "
             f"calls (p50 and p99 of a batch request, of a transaction for the raw limits)"
@@ -465,7 +477,7 @@ def _markdown(
         "Medians over the rounds; each ratio is taken within a round. CPU ms a call: the "
         "gunicorn workers, the PostgreSQL backends of the contender's database (the server's "
         "shared WAL writer and checkpointer not included), and the load generator's process "
-        "(client threads), from /proc, per 201 answer.",
+        "(client threads), from /proc, per call made.",
         "",
         lib.rounds_table(rounds),
         "",

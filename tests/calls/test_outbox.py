@@ -12,8 +12,11 @@ from django.utils import timezone
 
 from xianghu.calls import notifying, outbox, services
 from xianghu.calls.models import EventOutbox
+from xianghu.integrations.hotline import push
+from xianghu.integrations.hotline.models import Ticket
 from xianghu.notify import services as notify_services
 from xianghu.notify.models import Notification, Webhook, WebhookDelivery
+from xianghu.regions.selectors import actor_for_user
 
 
 def _told(event) -> int:
@@ -245,3 +248,79 @@ def test_a_database_error_in_a_probe_keeps_the_row_for_the_relay(
 def test_the_relay_task_is_scheduled_by_the_worker(settings):
     paths = [path for path, _seconds in settings.XH_PERIODIC_TASKS]
     assert "xianghu.calls.tasks.outbox_relay" in paths
+
+
+# ---- a batch's events ---------------------------------------------------------------------
+
+
+def _batch_of_three(world, lists, django_capture_on_commit_callbacks, before_commit=None):
+    actor = actor_for_user(user=world.users["reporter"])
+    item = lists.version.items.get(code="D1-01")
+    entries = [
+        services.BatchEntry(
+            caller=world.orgs["t1"],
+            draft=services.CallDraft(
+                title=f"第{n}处易燃物品",
+                description="厂房内堆放大量易燃物品",
+                location=world.t1,
+                item=item,
+            ),
+            idempotency_key=f"b-{n}",
+        )
+        for n in range(3)
+    ]
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        outcomes = services.call_create_many(actor=actor, entries=entries)
+    calls = [call for call, _created in outcomes]
+    assert EventOutbox.objects.count() == 3
+    if before_commit:
+        before_commit(calls)
+    for callback in callbacks:
+        callback()
+    return calls
+
+
+def test_a_batch_runs_the_effects_only_for_the_events_a_probe_finds_work_for(
+    world, lists, django_capture_on_commit_callbacks, monkeypatch
+):
+    processed = _spy_processing(monkeypatch)
+
+    def ticket_for_the_second(calls):  # as if the ticket had been linked in the transaction
+        Ticket.objects.create(
+            county=world.county, number="T-9", content="路灯不亮", call=calls[1], township=world.t1
+        )
+
+    calls = _batch_of_three(world, lists, django_capture_on_commit_callbacks, ticket_for_the_second)
+    assert processed == [calls[1].events.get().pk]
+    assert not EventOutbox.objects.exists()
+
+
+def test_a_bug_in_a_batch_probe_runs_every_events_effects(
+    world, lists, django_capture_on_commit_callbacks, monkeypatch
+):
+    processed = _spy_processing(monkeypatch)
+
+    def bug(events):
+        raise RuntimeError("probe bug")
+
+    monkeypatch.setitem(outbox._MANY_PROBES, push.on_call_event, bug)
+    calls = _batch_of_three(world, lists, django_capture_on_commit_callbacks)
+    assert sorted(processed) == sorted(c.events.get().pk for c in calls)
+    assert not EventOutbox.objects.exists()
+
+
+def test_a_database_error_in_a_batch_probe_leaves_the_rows_for_the_relay(
+    world, lists, django_capture_on_commit_callbacks, monkeypatch
+):
+    processed = _spy_processing(monkeypatch)
+
+    def down(events):
+        raise OperationalError("server closed the connection")
+
+    monkeypatch.setitem(outbox._MANY_PROBES, push.on_call_event, down)
+    _batch_of_three(world, lists, django_capture_on_commit_callbacks)
+    assert processed == []
+    assert EventOutbox.objects.count() == 3
+    monkeypatch.undo()
+    assert outbox.outbox_relay(now=_later()).done == 3
+    assert not EventOutbox.objects.exists()

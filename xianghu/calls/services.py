@@ -406,8 +406,9 @@ def _calls_with_keys(
 def _insert_many(*, actor: Actor, planned: Sequence[_Planned], at: datetime) -> None:
     """The planned calls, their numbers, their `create` events and outbox rows, in one
     transaction; the receivers of `event_appended` see each event as `_append` sends it
-    (and may remember their look-ups for the batch: `core.memo`)."""
-    with memo_scope(), transaction.atomic():
+    (and may remember their look-ups and hold their rows for the batch: `core.memo`, whose
+    scope ends, and inserts what was held, inside the transaction)."""
+    with transaction.atomic(), memo_scope():
         calls = Call.objects.bulk_create([plan.call for plan in planned])
         for call in calls:
             call.number = _number(call)

@@ -22,6 +22,7 @@ from xianghu.calls.models import Call
 from xianghu.catalog import selectors as catalog_selectors
 from xianghu.catalog.models import Item, ListVersion
 from xianghu.core.errors import InvalidInput
+from xianghu.core.memo import insert_later
 from xianghu.core.text import clean_text
 from xianghu.regions.models import Region
 
@@ -250,7 +251,9 @@ def suggestion_record(
     settled: Item | _Unsettled | None = UNSETTLED,
 ) -> RoutingSuggestionLog:
     """Remember a suggestion that was shown (for acceptance figures and learning); with
-    `settled`, also the item already chosen for it (`suggestion_settle`), in one INSERT."""
+    `settled`, also the item already chosen for it (`suggestion_settle`), in one INSERT —
+    within a `core.memo` scope (a batch of calls) with the scope's other suggestions, when
+    it ends (the log has no id until then)."""
     log = RoutingSuggestionLog(
         county=county,
         call=call,
@@ -268,7 +271,8 @@ def suggestion_record(
     )
     if not isinstance(settled, _Unsettled):
         _decide(log, code=settled.code if settled else "", user=user, at=at)
-    log.save(force_insert=True)
+    if not insert_later(log):
+        log.save(force_insert=True)
     return log
 
 

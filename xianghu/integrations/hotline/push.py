@@ -50,3 +50,13 @@ def on_call_event(event: CallEvent) -> None:
 def on_call_event_concerns(event: CallEvent) -> bool:
     """Whether the call has a ticket to push the status of."""
     return Ticket.objects.filter(call_id=event.call_id).exists()
+
+
+@outbox.effect_probe_many(on_call_event)
+def on_call_events_concern(events: list[CallEvent]) -> set[int]:
+    """The events (of a batch) whose calls have a ticket, in one query."""
+    calls = {event.call_id for event in events}
+    ticketed = set(
+        Ticket.objects.filter(call_id__in=calls).order_by().values_list("call_id", flat=True)
+    )
+    return {event.pk for event in events if event.call_id in ticketed}
