@@ -309,20 +309,7 @@ def _round(
         f"(p50 {platform_result.p50 * 1000:.0f} ms, p99 {platform_result.p99 * 1000:.0f} ms)"
     )
 
-    rowsets = lib.read_rows(conn, ids)
-    raw_tag = f"raw{n}"
-    cpu_raw = lib.CpuMeter(list, config["NAME"])
-    raw_result = lib.raw_insert(
-        " ".join(f"{k}={v}" for k, v in _conninfo(config, config["NAME"]).items()),
-        rowsets,
-        clients=args.clients,
-        tag=raw_tag,
-        around=cpu_raw,
-    )
-    stored = _count(
-        conn, "SELECT count(*) FROM calls_call WHERE idempotency_key LIKE %s", [f"{raw_tag}-%"]
-    )
-    _check("raw", raw_result, stored, expected=len(rowsets))
+    raw_result, cpu_raw = _raw(conn, ids, args=args, config=config, tag=f"raw{n}")
     _log(f"round {n}: raw {raw_result.rate():,.0f} calls/s")
     conn.close()
 
@@ -356,6 +343,34 @@ def _round(
     return result
 
 
+def _raw(
+    conn: Any,
+    ids: list[int],
+    *,
+    args: argparse.Namespace,
+    config: dict[str, Any],
+    tag: str,
+    per_transaction: int = 1,
+) -> tuple[lib.LoadResult, lib.CpuMeter]:
+    """The rows the API left for these calls, written again raw (keys `<tag>-<i>`) and
+    checked: the round's limit, with the CPU of its database backends."""
+    rowsets = lib.read_rows(conn, ids)
+    cpu = lib.CpuMeter(list, config["NAME"])
+    result = lib.raw_insert(
+        " ".join(f"{k}={v}" for k, v in _conninfo(config, config["NAME"]).items()),
+        rowsets,
+        clients=args.clients,
+        tag=tag,
+        around=cpu,
+        per_transaction=per_transaction,
+    )
+    stored = _count(
+        conn, "SELECT count(*) FROM calls_call WHERE idempotency_key LIKE %s", [f"{tag}-%"]
+    )
+    _check(f"raw ({tag})", result, stored, expected=len(rowsets))
+    return result, cpu
+
+
 def _batch_round(
     n: int,
     *,
@@ -368,7 +383,7 @@ def _batch_round(
     """The same calls again through POST /calls/batch/ (`--batch-repeat` times, keys
     `b<n>-<i>`), then the rows they left written raw in transactions of the batch's size
     (keys `rawb<n>-<i>`)."""
-    tag, raw_tag = f"b{n}", f"rawb{n}"
+    tag = f"b{n}"
     batched = [
         lib.Payload(key=p.key, body={**p.body, "idempotency_key": f"{tag}-{i}"})
         for i, p in enumerate(payloads * args.batch_repeat)
@@ -385,21 +400,10 @@ def _batch_round(
         f"round {n}: batch {batch.rate():,.1f} calls/s "
         f"({len(requests)} requests, p50 {batch.p50 * 1000:.0f} ms)"
     )
-    rowsets = lib.read_rows(conn, ids)
-    cpu_raw = lib.CpuMeter(list, config["NAME"])
-    raw = lib.raw_insert(
-        " ".join(f"{k}={v}" for k, v in _conninfo(config, config["NAME"]).items()),
-        rowsets,
-        clients=args.clients,
-        tag=raw_tag,
-        around=cpu_raw,
-        per_transaction=args.batch_size,
-    )
-    stored = _count(
-        conn, "SELECT count(*) FROM calls_call WHERE idempotency_key LIKE %s", [f"{raw_tag}-%"]
+    raw, cpu_raw = _raw(
+        conn, ids, args=args, config=config, tag=f"rawb{n}", per_transaction=args.batch_size
     )
     conn.close()
-    _check("raw batch", raw, stored, expected=len(rowsets))
     _log(f"round {n}: raw batch {raw.rate():,.0f} calls/s")
     result.batch, result.raw_batch = batch, raw
     result.cpu["batch"] = (cpu_batch.web, cpu_batch.db)
@@ -452,8 +456,10 @@ def _markdown(
         f"new draft notifies nobody); {versions.get('helpdesk', 'helpdesk not run')}, DRF "
         f"token authentication, mail to the dummy backend",
         f"- Load: {args.calls:,} requests a round from {args.clients} client threads "
-        f"(http.client), {args.rounds} rounds, each round platform → raw → helpdesk, after "
-        f"{args.warmup} untimed requests to each server; every request a different call "
+        f"(http.client), {args.rounds} rounds, each round platform → raw"
+        + (" → batch → raw batch" if args.batch_size else "")
+        + f" → helpdesk, after {args.warmup} untimed requests to each server; every "
+        f"request a different call "
         f"(the demo's stories in the 12 townships' villages) with its own Idempotency-Key",
         f"- Rows an API create leaves (round 1): {per_call}; the raw limit writes the call, "
         f"its `create` event and its routing suggestion again, one transaction per call from "
