@@ -248,12 +248,6 @@ def _coordinate(value: Decimal | None) -> Decimal | None:
 M = TypeVar("M", bound=Model)
 
 
-def _one(qs: QuerySet[M]) -> M | None:
-    """The one object of a look-up by a unique key, or None; unordered (an ORDER BY of
-    the model's default ordering costs joins and compiling for nothing here)."""
-    return next(iter(qs.order_by()[:1]), None)
-
-
 @dataclass(frozen=True)
 class _Refs:
     """The organisations, places and items a request's calls name, among those the
@@ -283,7 +277,8 @@ def _refs(actor: Actor, payloads: list[CallIn]) -> _Refs:
 
 
 def _all(qs: QuerySet[M]) -> list[M]:
-    """Unordered (see `_one`); one object per key (a visibility rule may join)."""
+    """A look-up by unique keys, unordered (an ORDER BY of the model's default ordering
+    costs joins and compiling for nothing here)."""
     return list(qs.order_by())
 
 
