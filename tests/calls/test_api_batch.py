@@ -245,3 +245,16 @@ def test_ids_out_of_the_databases_range_are_unknown_not_errors(world, lists, sys
     assert {p["field"] for p in answer["results"][1]["error"]["detail"]} == {"item", "callee"}
     single = refused(post(system, "/", entry(world, lists, 3, caller_id=huge)), 400, "call.invalid")
     assert [p["field"] for p in single["detail"]] == ["caller"]
+
+
+def test_who_can_make_no_call_is_refused_the_batch(world, lists):
+    for key in ("operator", "assessor", "citizen"):
+        refused(
+            post(session(world, key), BATCH, {"calls": [entry(world, lists, 0)]}),
+            403,
+            "call.not_a_caller",
+        )
+    assert not Call.objects.exists()
+    # A department's staff may (its entries name the township they call).
+    answer = batch(session(world, "handler"), [entry(world, lists, 0)])
+    assert answer["results"][0]["error"]["code"] == "call.not_a_caller"  # not its township

@@ -837,6 +837,25 @@ OPERATIONS: dict[str, Rule | tuple[Rule, ...]] = {
         },
         note="on behalf of one's own organisation only",
     ),
+    f"POST {V1}/calls/batch/": roles(
+        *TOWNSHIP_T1,
+        "reporter_t2",
+        "reporter_b",
+        *DEPARTMENT_STAFF,
+        body={
+            "calls": [
+                {
+                    "caller_id": 1,
+                    "title": "路灯不亮",
+                    "description": "村口路灯不亮。",
+                    "location_code": "000000",
+                    "idempotency_key": "matrix-1",
+                }
+            ]
+        },
+        note="who can make calls; each entry on behalf of one's own organisation only, "
+        "refused by itself as POST /calls/ refuses it (tests/calls/test_api_batch.py)",
+    ),
     f"GET {V1}/calls/": login(),
     f"GET {V1}/calls/{{call_id}}": PAGES["calls:detail"],
     f"GET {V1}/calls/{{call_id}}/events": PAGES["calls:detail"],

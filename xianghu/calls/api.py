@@ -406,8 +406,10 @@ def call_create_batch(request: HttpRequest, payload: CallBatchIn) -> dict[str, A
     detail}`) that `POST /calls/` would answer for that entry alone (400 `call.invalid`,
     403 `call.not_a_caller`, 409 `call.idempotency_conflict`, …). A refused entry never
     stops the others, and the batch sent again makes nothing twice. More than 100 entries,
-    or none: 422."""
+    or none: 422. A caller who can make no call at all (no membership or key of a
+    township, village, county department or stationed agency): 403 `call.not_a_caller`."""
     actor = _actor(request)
+    services.calls_caller_check(actor=actor)
     refs = _refs(actor, payload.calls)
     resolved: list[services.BatchEntry | DomainError] = []
     for entry in payload.calls:

@@ -455,6 +455,20 @@ def _create_one_by_one(
             outcomes[plan.index] = refusal
 
 
+CALLER_KINDS = frozenset(
+    {OrgKind.TOWNSHIP, OrgKind.VILLAGE, OrgKind.DEPARTMENT, OrgKind.STATIONED_AGENCY}
+)
+
+
+def calls_caller_check(*, actor: Actor) -> None:
+    """Refuse an actor who can make no call at all (no grant in a township, a village, a
+    county department or a stationed agency): 403 `call.not_a_caller`."""
+    if not any(grant.organisation_kind in CALLER_KINDS for grant in actor.grants):
+        raise PermissionDenied(
+            _("Only townships and county departments can make calls."), code="call.not_a_caller"
+        )
+
+
 def _check_caller(actor: Actor, caller: Organisation) -> None:
     if not any(g.organisation_id == caller.pk for g in actor.grants):
         raise PermissionDenied(
