@@ -410,13 +410,15 @@ def _batch_round(
     result.cpu["raw_batch"] = (cpu_raw.web, cpu_raw.db)
 
 
-def _warm_up(server: lib.Server, requests: list[lib.Request], clients: int, what: str) -> None:
+def _warm_up(
+    server: lib.Server, requests: list[lib.Request], clients: int, what: str, status: int = 201
+) -> None:
     """Untimed requests, so that every worker has loaded what it loads on first use (the
     routing model, translations) and holds its database connection."""
     if not requests:
         return
     result = lib.run_load("127.0.0.1", server.port, requests, clients=clients)
-    if result.count(201) != len(requests):
+    if result.count(status) != len(requests):
         raise SystemExit(f"{what} warm-up: {dict(result.statuses)}; {result.failures[:1]}")
 
 
@@ -458,9 +460,11 @@ def _markdown(
         f"- Load: {args.calls:,} requests a round from {args.clients} client threads "
         f"(http.client), {args.rounds} rounds, each round platform → raw"
         + (" → batch → raw batch" if args.batch_size else "")
-        + f" → helpdesk, after {args.warmup} untimed requests to each server; every "
-        f"request a different call "
-        f"(the demo's stories in the 12 townships' villages) with its own Idempotency-Key",
+        + ("" if args.no_helpdesk else " → helpdesk")
+        + f", after {args.warmup} untimed requests to each server"
+        + (" (and the same calls in batches to the platform)" if args.batch_size else "")
+        + "; every request a different call (the demo's stories in the 12 townships' "
+        "villages) with its own Idempotency-Key",
         f"- Rows an API create leaves (round 1): {per_call}; the raw limit writes the call, "
         f"its `create` event and its routing suggestion again, one transaction per call from "
         f"{args.clients} connections (the outbox row the request writes and deletes, and "
@@ -590,6 +594,20 @@ def main(argv: list[str] | None = None) -> int:
             peer_server.wait_ready()
         _log(f"warming up ({args.warmup} requests each)")
         _warm_up(platform_server, [lib.call_request(p) for p in warm], args.clients, "platform")
+        if args.batch_size:
+            # The batch endpoint too, a batch a client (new keys: these make calls again).
+            again = [
+                lib.Payload(key=p.key, body={**p.body, "idempotency_key": f"wb-{i}"})
+                for i, p in enumerate(warm)
+            ]
+            size = max(1, min(args.batch_size, len(again) // max(1, args.clients)))
+            _warm_up(
+                platform_server,
+                lib.batch_requests(again, size=size),
+                args.clients,
+                "platform batch",
+                status=200,
+            )
         peer = None
         if peer_server is not None and peer_info is not None:
             peer = (peer_server, peer_info)
