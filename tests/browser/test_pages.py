@@ -172,6 +172,9 @@ def test_expired_session_sends_back_to_login_with_a_notice(page, world):
     # Idle too long: the next page logs the user out and says why.
     login(page, "operator", PASSWORD)
     expect(page.get_by_test_id("workbench-title")).to_be_visible()
+    # Let the workbench's own requests (the service worker taking control, the htmx inbox
+    # badge) finish first: under load one of them could abort the navigation below.
+    page.wait_for_load_state("networkidle")
     with override_settings(SESSION_IDLE_TIMEOUT=-1):
         page.goto("/orgs/")
     expect(page).to_have_url(re.compile(r"/accounts/login/\?next=%2Forgs%2F&expired=1"))
