@@ -157,19 +157,8 @@ def outbox_after_commit(*, event: CallEvent, effects: list[Effect]) -> str:
     call's creation, mostly: nobody's inbox, no webhook wants it, no ticket), delete the
     outbox row in one statement; else `outbox_process`. The probes run after the commit,
     so they see what the whole transaction did (a ticket linked to its new call after the
-    call was made, say)."""
-    try:
-        if _idle(event, effects):
-            # One DELETE, without the collector's transaction around it.
-            rows = EventOutbox.objects.filter(event_id=event.pk)
-            rows._raw_delete(router.db_for_write(EventOutbox))
-            return DONE
-    except DatabaseError:
-        logger.warning("outbox: the effects of event %s are left for the relay", event.pk)
-        return FAILED
-    except Exception:  # a probe's bug: run the effects, which decide for themselves
-        logger.exception("outbox: probing the effects of event %s failed", event.pk)
-    return outbox_process(event_id=event.pk, effects=effects)
+    call was made, say). A batch of one (`outbox_after_commit_many`)."""
+    return outbox_after_commit_many(events=[event], effects=effects)[0]
 
 
 def _always(event: CallEvent) -> bool:

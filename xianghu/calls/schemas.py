@@ -20,6 +20,7 @@ from xianghu.core.api import ErrorOut
 from xianghu.core.masking import mask_phone
 
 from .models import Attachment, Call, CallEvent, Direction, Dispatch, DispatchRole, Urgency
+from .services import BATCH_MAX
 from .workflow import BY_ACTION, CREATE, Party, State, Transition
 
 # ---- requests ---------------------------------------------------------------------------
@@ -236,7 +237,7 @@ class CallOut(Schema):
 class CallBatchIn(Schema):
     calls: list[CallIn] = Field(
         min_length=1,
-        max_length=100,
+        max_length=BATCH_MAX,
         description="1 to 100 calls, each as `POST /calls/` takes it, with its `idempotency_key`.",
     )
 

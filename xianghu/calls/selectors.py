@@ -275,9 +275,7 @@ def calls_made(*, actor: Actor, calls: Sequence[tuple[Call, bool]]) -> dict[int,
     """The calls of a batch to show, by id: the new ones as they were made
     (`call_created`), the ones made before read again in one query (they may have moved
     on since), with their lead."""
-    new = [call for call, created in calls if created]
-    prefetch_related_objects(new, Prefetch("dispatches", queryset=Dispatch.objects.none()))
-    shown = {call.pk: call for call in new}
+    shown = {call.pk: call_created(call=call) for call, created in calls if created}
     earlier = {call.pk for call, created in calls if not created}
     if earlier:
         shown.update((c.pk, c) for c in call_list(actor=actor).filter(pk__in=earlier))

@@ -92,9 +92,38 @@ def _append(
 ) -> CallEvent:
     # A call's first event needs no look-up: nothing can precede its creation.
     last = 0 if action == CREATE else _last_seq(call)
-    event = CallEvent.objects.create(
+    event = _new_event(
         call=call,
         seq=last + 1,
+        action=action,
+        from_state=from_state,
+        actor=actor,
+        party=party,
+        at=at,
+        data=data,
+        idempotency_key=idempotency_key,
+    )
+    event.save(force_insert=True)
+    signals.event_appended.send(sender=CallEvent, event=event, call=call)
+    return event
+
+
+def _new_event(
+    *,
+    call: Call,
+    seq: int,
+    action: str,
+    from_state: str,
+    actor: Actor | None,
+    party: str,
+    at: datetime,
+    data: Mapping[str, Any],
+    idempotency_key: str = "",
+) -> CallEvent:
+    """The unsaved event of the call's new state (`call.state`)."""
+    return CallEvent(
+        call=call,
+        seq=seq,
         action=action,
         from_state=from_state,
         to_state=call.state,
@@ -105,8 +134,6 @@ def _append(
         data=dict(data),
         idempotency_key=idempotency_key,
     )
-    signals.event_appended.send(sender=CallEvent, event=event, call=call)
-    return event
 
 
 # ---- creating a call ----------------------------------------------------------------------
@@ -415,14 +442,12 @@ def _insert_many(*, actor: Actor, planned: Sequence[_Planned], at: datetime) -> 
         Call.objects.bulk_update(calls, ["number"])
         events = CallEvent.objects.bulk_create(
             [
-                CallEvent(
+                _new_event(
                     call=plan.call,
                     seq=1,
                     action=CREATE,
                     from_state="",
-                    to_state=plan.call.state,
-                    actor_id=actor.user_id,
-                    actor_org_id=_organisation_of(actor, plan.call, Party.CALLER),
+                    actor=actor,
                     party=Party.CALLER,
                     at=at,
                     data=_create_data(plan.entry.draft),

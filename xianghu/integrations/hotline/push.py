@@ -46,15 +46,9 @@ def on_call_event(event: CallEvent) -> None:
         logger.exception("hotline: pushing the status of call %s failed", call_id)
 
 
-@outbox.effect_probe(on_call_event)
-def on_call_event_concerns(event: CallEvent) -> bool:
-    """Whether the call has a ticket to push the status of."""
-    return Ticket.objects.filter(call_id=event.call_id).exists()
-
-
 @outbox.effect_probe_many(on_call_event)
 def on_call_events_concern(events: list[CallEvent]) -> set[int]:
-    """The events (of a batch) whose calls have a ticket, in one query."""
+    """The events whose calls have a ticket to push the status of, in one query."""
     calls = {event.call_id for event in events}
     ticketed = set(
         Ticket.objects.filter(call_id__in=calls).order_by().values_list("call_id", flat=True)
