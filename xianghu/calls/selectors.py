@@ -13,7 +13,17 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from django.db.models import Prefetch, Q, QuerySet, prefetch_related_objects
+from django.db.models import (
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    prefetch_related_objects,
+)
+from django.db.models.expressions import RawSQL
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from xianghu.catalog.models import Item
@@ -162,26 +172,43 @@ def _position(cursor: str) -> tuple[datetime, int] | None:
         return None
 
 
-def _rows_of(window: QuerySet[Call], limit: int) -> list[Call]:
-    """The first `limit` calls of `window` in its order, with their joins and leads.
+def _rows_of(
+    window: QuerySet[Call], limit: int, *, counted: QuerySet[Call] | None = None
+) -> list[Call]:
+    """The first `limit` calls of `window` in its order, each with its active lead's
+    name (`lead_name`) and, with `counted`, the size of that list up to `COUNT_CAP + 1`
+    (`listed`): the whole page in one statement.
 
     A deferred join: the ids are picked by the filtered, ordered index query alone (a
     subquery with its LIMIT), and only those rows are joined to their organisations,
     places and items. Joined first, the database would join every row of a filter that
     no index returns in order (a township's places, an item's versions) before sorting
-    and cutting them to a page."""
+    and cutting them to a page. The lead (one at most: `dispatch_one_active_lead`) is a
+    correlated subquery of the twenty rows, and the count an uncorrelated one, which the
+    database runs once: a second and third statement would cost their own round trip
+    and planning, more than the page itself (docs/benchmarks.md, "The platform console")."""
     ids = window.values("pk")[:limit]
     ordering = window.query.order_by
-    leads = Prefetch(
-        "dispatches",
-        queryset=Dispatch.objects.filter(active=True, role=DispatchRole.LEAD)
-        .select_related("organisation")
-        .only("call_id", "organisation__name"),
-        to_attr="active_leads",
+    lead = Dispatch.objects.filter(call=OuterRef("pk"), active=True, role=DispatchRole.LEAD).values(
+        "organisation__name"
+    )[:1]
+    rows = (
+        _calls()
+        .filter(pk__in=ids)
+        .only(*LIST_FIELDS)
+        .annotate(lead_name=Coalesce(Subquery(lead), Value("")))
+        .order_by(*ordering)
     )
-    return list(
-        _calls().filter(pk__in=ids).only(*LIST_FIELDS).prefetch_related(leads).order_by(*ordering)
-    )
+    if counted is not None:
+        sql, params = _capped(counted).query.sql_with_params()
+        capped = f"SELECT count(*) FROM ({sql}) capped"  # noqa: S608  (our own compiled query)
+        rows = rows.annotate(listed=RawSQL(capped, params))  # noqa: S611
+    return list(rows)
+
+
+def _capped(calls: QuerySet[Call]) -> QuerySet[Call, Any]:
+    """The list's ids up to one past the cap: what its count reads at most."""
+    return calls.order_by().values("pk")[: COUNT_CAP + 1]
 
 
 #: What a list row shows (`templates/calls/_rows.html`): the rows are read narrow, not
@@ -218,7 +245,7 @@ def call_page(*, calls: QuerySet[Call], size: int, after: str = "", before: str 
         window = calls.filter(created_at__lte=moment).filter(
             Q(created_at__lt=moment) | Q(pk__lt=pk)
         )
-        rows = _rows_of(window, size + 1)
+        rows = _rows_of(window, size + 1, counted=calls)
         has_next, has_previous = len(rows) > size, True
         rows = rows[:size]
     elif end is not None:
@@ -228,14 +255,15 @@ def call_page(*, calls: QuerySet[Call], size: int, after: str = "", before: str 
             .filter(Q(created_at__gt=moment) | Q(pk__gt=pk))
             .order_by("created_at", "pk")
         )
-        rows = _rows_of(window, size + 1)
+        rows = _rows_of(window, size + 1, counted=calls)
         has_next, has_previous = True, len(rows) > size
         rows = rows[:size][::-1]
     else:
-        rows = _rows_of(calls, size + 1)
+        rows = _rows_of(calls, size + 1, counted=calls)
         has_next, has_previous = len(rows) > size, False
         rows = rows[:size]
-    counted = calls.order_by().values("pk")[: COUNT_CAP + 1].count()
+    # An empty page (the end of the list, a stale cursor) brought no count with it.
+    counted: int = getattr(rows[0], "listed") if rows else _capped(calls).count()  # noqa: B009
     return CallPage(
         calls=rows,
         count=min(counted, COUNT_CAP),

@@ -163,11 +163,10 @@ class CallRow:
 def _rows(calls: list[Call], now: datetime) -> list[CallRow]:
     rows = []
     for call in calls:
-        leads = getattr(call, "active_leads", [])
         rows.append(
             CallRow(
                 call=call,
-                lead=leads[0].organisation.name if leads else "",
+                lead=getattr(call, "lead_name", ""),
                 overdue=call.next_deadline is not None and call.next_deadline < now,
             )
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from django.db.models import Count, Q, QuerySet
@@ -15,15 +16,17 @@ from .models import Membership, Organisation, Region
 from .roles import OrgKind, RegionLevel
 
 
-def actor_for_user(*, user: Any) -> Actor:
-    """Build the actor for a logged-in user from their active memberships (one query)."""
+def actor_for_user(*, user: Any, memberships: Iterable[Membership] | None = None) -> Actor:
+    """Build the actor for a logged-in user from their active memberships (one query,
+    none when the caller already holds them: `memberships_of`'s)."""
     if user is None or not user.is_authenticated:
         return ANONYMOUS
-    memberships = (
-        Membership.objects.filter(user=user, is_active=True, organisation__is_active=True)
-        .select_related("organisation")
-        .order_by("id")
-    )
+    if memberships is None:
+        memberships = (
+            Membership.objects.filter(user=user, is_active=True, organisation__is_active=True)
+            .select_related("organisation")
+            .order_by("id")
+        )
     grants = [grant_for(organisation=m.organisation, role=m.role) for m in memberships]
     return Actor.build(
         user_id=user.pk,
