@@ -12,12 +12,13 @@ full logs); later runs with the same size reuse it (`--rebuild` to start again).
 
 Timed, for the busiest county's platform operator, `--repeat` rounds after a warm-up
 (each round runs every measurement once): the console's read of a page (the visible
-calls with the filters, the keyset page with its joins and prefetch, the capped count:
-`selectors.call_list` + `selectors.call_page`) against the bare index query of the same
-page (`SELECT id … ORDER BY created_at DESC, id DESC LIMIT 21`), checked to return the
-same calls; the whole page through Django in process, for context; and what a classic
-offset pager would do instead (`OFFSET`, exact `count(*)`). Prints Markdown; with
-`--markdown FILE` also writes it there. Nothing is written into the repository.
+calls with the filters; the keyset page with its joins, its leads and the capped count
+in one statement: `selectors.call_list` + `selectors.call_page`) against the bare index
+query of the same page (`SELECT id … ORDER BY created_at DESC, id DESC LIMIT 21`),
+checked to return the same calls; the whole page through Django in process, for
+context; and what a classic offset pager would do instead (`OFFSET`, exact `count(*)`).
+Prints Markdown; with `--markdown FILE` also writes it there. Nothing is written into
+the repository.
 """
 
 from __future__ import annotations

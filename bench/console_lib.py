@@ -172,7 +172,7 @@ def _cursor_at(county: Region, offset: int) -> str:
 
 def app_page(here: Setting, scenario: Scenario) -> selectors.CallPage:
     """The page as the console reads it: the visible calls with the filters, the keyset
-    page with its joins and the leads' prefetch, and the capped count."""
+    page with its joins, its leads and the capped count (one statement)."""
     calls = selectors.call_list(actor=here.actor, filters=scenario.filters)
     return selectors.call_page(calls=calls, size=PAGE_SIZE, after=scenario.after)
 

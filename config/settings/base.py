@@ -106,6 +106,15 @@ TEMPLATES = [
     }
 ]
 
+# Parameters bound by the server and statements prepared after their fifth run on a
+# connection: the server plans a repeated statement once instead of on every run.
+# Planning the console's page costs twice its execution (docs/benchmarks.md, "The
+# platform console"). 0 turns preparing off (e.g. behind a PgBouncer older than
+# 1.21 in transaction mode); the binding stays on the server.
+PG_OPTIONS = {
+    "server_side_binding": True,
+    "prepare_threshold": env.int("XH_DB_PREPARE_THRESHOLD", default=5) or None,
+}
 # Embedded default: SQLite in the repository's var/ folder. Production: DATABASE_URL.
 DATABASES = {
     "default": env.db_url(
@@ -125,6 +134,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 else:
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    DATABASES["default"].setdefault("OPTIONS", {}).update(PG_OPTIONS)
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 # An optional read replica (a streaming standby of the primary): the dashboards and public
 # pages of XH_REPLICA_VIEWS read from it (xianghu/core/replica.py, docs/deployment.md).
@@ -132,6 +142,8 @@ if env.str("XH_REPLICA_DATABASE_URL", default=""):
     DATABASES["replica"] = env.db_url("XH_REPLICA_DATABASE_URL")
     DATABASES["replica"]["CONN_MAX_AGE"] = DATABASES["default"].get("CONN_MAX_AGE", 0)
     DATABASES["replica"]["CONN_HEALTH_CHECKS"] = True
+    if "postgresql" in DATABASES["replica"]["ENGINE"]:
+        DATABASES["replica"].setdefault("OPTIONS", {}).update(PG_OPTIONS)
     DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
 XH_REPLICA_DATABASE = "replica"
 DATABASE_ROUTERS = ["xianghu.core.replica.ReplicaRouter"]

@@ -218,7 +218,7 @@ def test_query_count_of_the_main_page(scene):
 
 
 PER_COUNTY = 6
-FIXED = 22
+FIXED = 21
 
 
 def test_the_menu_offers_oversight_to_province_and_city_users_only(scene):

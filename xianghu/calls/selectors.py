@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from django.core.exceptions import EmptyResultSet
 from django.db.models import (
     OuterRef,
     Prefetch,
@@ -189,9 +190,11 @@ def _rows_of(
     and planning, more than the page itself (docs/benchmarks.md, "The platform console")."""
     ids = window.values("pk")[:limit]
     ordering = window.query.order_by
-    lead = Dispatch.objects.filter(call=OuterRef("pk"), active=True, role=DispatchRole.LEAD).values(
-        "organisation__name"
-    )[:1]
+    lead = (
+        Dispatch.objects.filter(call=OuterRef("pk"), active=True, role=DispatchRole.LEAD)
+        .order_by()
+        .values("organisation__name")[:1]
+    )
     rows = (
         _calls()
         .filter(pk__in=ids)
@@ -200,7 +203,10 @@ def _rows_of(
         .order_by(*ordering)
     )
     if counted is not None:
-        sql, params = _capped(counted).query.sql_with_params()
+        try:
+            sql, params = _capped(counted).query.sql_with_params()
+        except EmptyResultSet:  # a list that is empty by its conditions: no rows to count
+            return list(rows)
         capped = f"SELECT count(*) FROM ({sql}) capped"  # noqa: S608  (our own compiled query)
         rows = rows.annotate(listed=RawSQL(capped, params))  # noqa: S611
     return list(rows)
