@@ -220,8 +220,8 @@ def test_a_batch_costs_the_same_statements_for_5_calls_as_for_30(
         return len(queries)
 
     # The key; the callers, places and items; the keys' calls; the list in force; in a
-    # savepoint the calls, their numbers, their events, the routing model, the outbox
-    # rows, the suggestions; after the commit the caller's webhooks, the calls' tickets,
+    # savepoint the calls' ids (PostgreSQL) or numbers (SQLite), the calls, their events,
+    # the routing model, the outbox rows, the suggestions; after the commit the caller's webhooks, the calls' tickets,
     # one DELETE of the outbox rows.
     # (SQLite takes at most 999 parameters a statement: its INSERTs of more than about 35
     # calls are split.)
@@ -258,3 +258,27 @@ def test_who_can_make_no_call_is_refused_the_batch(world, lists):
     # A department's staff may (its entries name the township they call).
     answer = batch(session(world, "handler"), [entry(world, lists, 0)])
     assert answer["results"][0]["error"]["code"] == "call.not_a_caller"  # not its township
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the sequence is PostgreSQL's")
+def test_a_call_goes_in_once_with_its_number(world, lists, system):
+    """On PostgreSQL a call's id comes from the sequence before its INSERT, so the row is
+    written numbered and never updated (an UPDATE would write it and its every index
+    entry again)."""
+
+    def writes() -> tuple[int, int]:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT n_tup_ins, n_tup_upd FROM pg_stat_xact_user_tables "
+                "WHERE relname = 'calls_call'"
+            )
+            row = cursor.fetchone()
+        return (row[0], row[1]) if row else (0, 0)
+
+    before = writes()
+    ok(post(system, "/", entry(world, lists, 1)), 201)
+    batch(system, [entry(world, lists, n) for n in range(2, 6)])
+    after = writes()
+    assert (after[0] - before[0], after[1] - before[1]) == (5, 0)
+    for call in Call.objects.all():
+        assert call.number.endswith(f"{call.pk:06d}")

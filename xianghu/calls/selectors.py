@@ -301,15 +301,22 @@ def call_created(*, call: Call) -> Call:
     would read it, without reading it again: its caller, callee, place and item are the
     objects it was made with, and a new call has no dispatches (the empty prefetch
     runs no query)."""
-    prefetch_related_objects([call], Prefetch("dispatches", queryset=Dispatch.objects.none()))
-    return call
+    return calls_created(calls=[call])[0]
+
+
+def calls_created(*, calls: list[Call]) -> list[Call]:
+    """`call_created` for many calls at once: one prefetch for all (each prefetch
+    builds its queryset, about 1 ms; a batch's calls share it)."""
+    prefetch_related_objects(calls, Prefetch("dispatches", queryset=Dispatch.objects.none()))
+    return calls
 
 
 def calls_made(*, actor: Actor, calls: Sequence[tuple[Call, bool]]) -> dict[int, Call]:
     """The calls of a batch to show, by id: the new ones as they were made
     (`call_created`), the ones made before read again in one query (they may have moved
     on since), with their lead."""
-    shown = {call.pk: call_created(call=call) for call, created in calls if created}
+    made = calls_created(calls=[call for call, created in calls if created])
+    shown = {call.pk: call for call in made}
     earlier = {call.pk for call, created in calls if not created}
     if earlier:
         shown.update((c.pk, c) for c in call_list(actor=actor).filter(pk__in=earlier))

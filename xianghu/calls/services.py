@@ -16,7 +16,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.core.files.uploadedfile import UploadedFile
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connections, router, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -279,9 +279,7 @@ def call_create(
                 fields=fields,
                 at=at,
             )
-            call.save(force_insert=True)
-            call.number = _number(call)
-            call.save(update_fields=["number"])
+            _numbered_insert([call])
             event = _append(
                 call=call,
                 action=CREATE,
@@ -436,10 +434,7 @@ def _insert_many(*, actor: Actor, planned: Sequence[_Planned], at: datetime) -> 
     (and may remember their look-ups and hold their rows for the batch: `core.memo`, whose
     scope ends, and inserts what was held, inside the transaction)."""
     with transaction.atomic(), memo_scope():
-        calls = Call.objects.bulk_create([plan.call for plan in planned])
-        for call in calls:
-            call.number = _number(call)
-        Call.objects.bulk_update(calls, ["number"])
+        calls = _numbered_insert([plan.call for plan in planned])
         events = CallEvent.objects.bulk_create(
             [
                 _new_event(
@@ -560,6 +555,40 @@ def _new_call(
 
 def _number(call: Call) -> str:
     return f"{call.county.code}{timezone.localtime(call.created_at):%y%m%d}{call.pk:06d}"
+
+
+def _numbered_insert(calls: list[Call]) -> list[Call]:
+    """INSERT the new `calls` with their numbers, which are made from their ids.
+
+    On PostgreSQL the ids are drawn from the table's sequence first, so each row goes in
+    once, numbered. Elsewhere (SQLite) the number is written by an UPDATE after the
+    INSERT: a second version of the row and of its every index entry on PostgreSQL."""
+    db = router.db_for_write(Call)
+    ids = _reserved_ids(db, len(calls))
+    if ids is not None:
+        for call, pk in zip(calls, ids, strict=True):
+            call.pk = pk
+            call.number = _number(call)
+        return Call.objects.using(db).bulk_create(calls)
+    made = Call.objects.using(db).bulk_create(calls)
+    for call in made:
+        call.number = _number(call)
+    Call.objects.using(db).bulk_update(made, ["number"])
+    return made
+
+
+def _reserved_ids(db: str, count: int) -> list[int] | None:
+    """`count` new ids from the calls table's sequence, in order; None where the database
+    has none to draw from."""
+    connection = connections[db]
+    if connection.vendor != "postgresql":
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
+            [Call._meta.db_table, count],
+        )
+        return [int(row[0]) for row in cursor.fetchall()]
 
 
 def _create_data(draft: CallDraft) -> dict[str, Any]:

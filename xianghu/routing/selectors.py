@@ -240,7 +240,11 @@ def route_suggest(
             _("The text is too repetitive to go by; describe the problem in a few words."),
         )
     if version is None:
-        version = catalog_selectors.county_version_in_force(county=county, at=at)
+        # Once for a batch's calls without an item (`core.memo`), not once each.
+        version = memoized(
+            ("county_version_in_force", county.pk, at),
+            lambda: catalog_selectors.county_version_in_force(county=county, at=at),
+        )
     if version is None:
         return _refusal(
             Status.NO_LIST,
