@@ -79,3 +79,14 @@ def test_the_check_fails_when_the_app_reads_another_page(here, monkeypatch):
     monkeypatch.setattr(lib, "app_page", shifted)
     with pytest.raises(AssertionError, match="differs"):
         lib.check(here, row)
+
+
+def test_a_deep_page_beyond_a_small_data_set_is_its_last_page(here):
+    """bench/all.sh --quick asks for page 1,001 of a county with a few hundred calls."""
+    deep = lib.setting(deep_page=1000).scenarios[-1]
+    last = (here.calls - 1) // lib.PAGE_SIZE
+    assert deep.offset == last * lib.PAGE_SIZE
+    assert deep.after
+    row = lib.Row(deep)
+    lib.check(here, row)
+    assert 0 < row.rows <= lib.PAGE_SIZE
