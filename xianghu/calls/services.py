@@ -561,8 +561,9 @@ def _numbered_insert(calls: list[Call]) -> list[Call]:
     """INSERT the new `calls` with their numbers, which are made from their ids.
 
     On PostgreSQL the ids are drawn from the table's sequence first, so each row goes in
-    once, numbered. Elsewhere (SQLite) the number is written by an UPDATE after the
-    INSERT: a second version of the row and of its every index entry on PostgreSQL."""
+    once, numbered (an UPDATE of the number would write a second version of the row and
+    of its every index entry). SQLite has no sequence to draw from: an UPDATE after the
+    INSERT writes the numbers there."""
     db = router.db_for_write(Call)
     ids = _reserved_ids(db, len(calls))
     if ids is not None:
