@@ -106,15 +106,17 @@ TEMPLATES = [
     }
 ]
 
-# Parameters bound by the server and statements prepared after their fifth run on a
-# connection: the server plans a repeated statement once instead of on every run.
-# Planning the console's page costs twice its execution (docs/benchmarks.md, "The
-# platform console"). 0 turns preparing off (e.g. behind a PgBouncer older than
-# 1.21 in transaction mode); the binding stays on the server.
-PG_OPTIONS = {
-    "server_side_binding": True,
-    "prepare_threshold": env.int("XH_DB_PREPARE_THRESHOLD", default=5) or None,
-}
+# Opt-in (docs/adr/0005-server-side-binding.md): parameters bound by the server and a
+# statement prepared on its N-th run on a connection, so that the server plans it once.
+# It makes the console's page about twice as cheap for the database, but PostgreSQL's
+# generic plans make the assessment aggregations 45-70 % slower; 0 (the default) keeps
+# Django's client-side binding, nothing prepared.
+XH_DB_PREPARE_THRESHOLD = env.int("XH_DB_PREPARE_THRESHOLD", default=0)
+PG_OPTIONS: dict[str, object] = (
+    {"server_side_binding": True, "prepare_threshold": XH_DB_PREPARE_THRESHOLD}
+    if XH_DB_PREPARE_THRESHOLD > 0
+    else {}
+)
 # Embedded default: SQLite in the repository's var/ folder. Production: DATABASE_URL.
 DATABASES = {
     "default": env.db_url(
