@@ -173,11 +173,9 @@ def _position(cursor: str) -> tuple[datetime, int] | None:
         return None
 
 
-def _rows_of(
-    window: QuerySet[Call], limit: int, *, counted: QuerySet[Call] | None = None
-) -> list[Call]:
+def _rows_of(window: QuerySet[Call], limit: int, *, counted: QuerySet[Call]) -> list[Call]:
     """The first `limit` calls of `window` in its order, each with its active lead's
-    name (`lead_name`) and, with `counted`, the size of that list up to `COUNT_CAP + 1`
+    name (`lead_name`) and the size of the list `counted` up to `COUNT_CAP + 1`
     (`listed`): the whole page in one statement.
 
     A deferred join: the ids are picked by the filtered, ordered index query alone (a
@@ -202,14 +200,12 @@ def _rows_of(
         .annotate(lead_name=Coalesce(Subquery(lead), Value("")))
         .order_by(*ordering)
     )
-    if counted is not None:
-        try:
-            sql, params = _capped(counted).query.sql_with_params()
-        except EmptyResultSet:  # a list that is empty by its conditions: no rows to count
-            return list(rows)
-        capped = f"SELECT count(*) FROM ({sql}) capped"  # noqa: S608  (our own compiled query)
-        rows = rows.annotate(listed=RawSQL(capped, params))  # noqa: S611
-    return list(rows)
+    try:
+        sql, params = _capped(counted).query.sql_with_params()
+    except EmptyResultSet:  # a list that is empty by its conditions: no rows to count
+        return list(rows)
+    capped = f"SELECT count(*) FROM ({sql}) capped"  # noqa: S608  (our own compiled query)
+    return list(rows.annotate(listed=RawSQL(capped, params)))  # noqa: S611
 
 
 def _capped(calls: QuerySet[Call]) -> QuerySet[Call, Any]:

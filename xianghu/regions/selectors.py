@@ -22,11 +22,7 @@ def actor_for_user(*, user: Any, memberships: Iterable[Membership] | None = None
     if user is None or not user.is_authenticated:
         return ANONYMOUS
     if memberships is None:
-        memberships = (
-            Membership.objects.filter(user=user, is_active=True, organisation__is_active=True)
-            .select_related("organisation")
-            .order_by("id")
-        )
+        memberships = memberships_of(user=user)
     grants = [grant_for(organisation=m.organisation, role=m.role) for m in memberships]
     return Actor.build(
         user_id=user.pk,
