@@ -178,6 +178,7 @@ def main(argv: list[str] | None = None) -> int:
     from django.db import connection
 
     from bench import console_lib as lib
+    from xianghu.core.prepared import binding_summary
 
     here = lib.setting(deep_page=args.deep_page)
     _log(f"timing {len(here.scenarios)} pages, {args.repeat} rounds, in {here.county.name}")
@@ -198,6 +199,7 @@ def main(argv: list[str] | None = None) -> int:
             f"{platform.python_version()}, PostgreSQL {server}; {lib.now_label()}; 1-minute "
             f"load average before and after the timings: {loads[0]:.2f}, {loads[1]:.2f}"
         ),
+        "Statements": binding_summary(),
         "Data set": (
             f"{total:,} calls in the province "
             f"({'with' if marker['events'] else 'without'} their events), "

@@ -28,6 +28,7 @@ from xianghu.calls.models import Call
 from xianghu.calls.views import PAGE_SIZE, WORKING
 from xianghu.catalog.models import Item
 from xianghu.core.actor import Actor
+from xianghu.core.prepared import prepared_statements
 from xianghu.regions.models import Membership, Region
 from xianghu.regions.roles import RegionLevel, Role
 from xianghu.regions.selectors import actor_for_user
@@ -305,7 +306,15 @@ def _timed(fn: Callable[[], Any]) -> float:
 
 def run(here: Setting, *, repeat: int, pages: bool = True) -> list[Row]:
     """Warm up, check, then `repeat` rounds; each round runs every measurement of every
-    scenario once, so that a change of the machine's load touches all alike."""
+    scenario once, so that a change of the machine's load touches all alike.
+
+    Everything runs as the console's request does (`PreparedStatementsMiddleware`): in
+    `prepared_statements()`, which prepares nothing when `XH_DB_PREPARE_THRESHOLD` is 0."""
+    with prepared_statements():
+        return _run(here, repeat=repeat, pages=pages)
+
+
+def _run(here: Setting, *, repeat: int, pages: bool) -> list[Row]:
     rows = [Row(s) for s in here.scenarios]
     client = page_client(here) if pages else None
     for row in rows:

@@ -434,6 +434,8 @@ def _markdown(
     growth: dict[str, int],
     seconds: float,
 ) -> str:
+    from xianghu.core.prepared import binding_summary
+
     command = (
         f"bench/intake.sh --calls {args.calls} --rounds {args.rounds} "
         f"--workers {args.workers} --clients {args.clients}"
@@ -457,6 +459,7 @@ def _markdown(
         f"off, `DATABASE_CONN_MAX_AGE` 60, the `db` task backend, no task worker running: a "
         f"new draft notifies nobody); {versions.get('helpdesk', 'helpdesk not run')}, DRF "
         f"token authentication, mail to the dummy backend",
+        f"- Statements: {binding_summary()}",
         f"- Load: {args.calls:,} requests a round from {args.clients} client threads "
         f"(http.client), {args.rounds} rounds, each round platform → raw"
         + (" → batch → raw batch" if args.batch_size else "")

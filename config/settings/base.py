@@ -56,6 +56,8 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "xianghu.core.middleware.RequestIdMiddleware",
+    # Prepared statements for the request, custom plans for the aggregation views.
+    "xianghu.core.prepared.PreparedStatementsMiddleware",
     # Outside the rest: sees their refusals, writes held-back audit events at the end.
     "xianghu.core.audit.AuditMiddleware",
     "xianghu.core.middleware.ApiErrorShapeMiddleware",
@@ -106,17 +108,14 @@ TEMPLATES = [
     }
 ]
 
-# Opt-in (docs/adr/0005-server-side-binding.md): parameters bound by the server and a
-# statement prepared on its N-th run on a connection, so that the server plans it once.
-# It makes the console's page about twice as cheap for the database, but PostgreSQL's
-# generic plans make the assessment aggregations 45-70 % slower; 0 (the default) keeps
-# Django's client-side binding, nothing prepared.
-XH_DB_PREPARE_THRESHOLD = env.int("XH_DB_PREPARE_THRESHOLD", default=0)
-PG_OPTIONS: dict[str, object] = (
-    {"server_side_binding": True, "prepare_threshold": XH_DB_PREPARE_THRESHOLD}
-    if XH_DB_PREPARE_THRESHOLD > 0
-    else {}
-)
+# Prepared statements (docs/adr/0005-server-side-binding.md, xianghu/core/prepared.py):
+# with N above 0, PostgreSQL binds the parameters and a request's statement run N times on
+# a connection is prepared, so that the server stops planning it on every run; the
+# dashboards, public pages and assessment aggregations keep custom plans (generic plans
+# made them 45-70 % slower). 0 keeps Django's client-side binding, nothing prepared (for
+# PgBouncer before 1.21 in transaction mode).
+XH_DB_PREPARE_THRESHOLD = env.int("XH_DB_PREPARE_THRESHOLD", default=5)
+PG_OPTIONS: dict[str, object] = {"server_side_binding": True} if XH_DB_PREPARE_THRESHOLD > 0 else {}
 # Embedded default: SQLite in the repository's var/ folder. Production: DATABASE_URL.
 DATABASES = {
     "default": env.db_url(
@@ -165,6 +164,19 @@ XH_REPLICA_VIEWS = env.list(
         "oversight:region",
         "oversight:rollout",
         "workbench:overview",
+    ],
+)
+# The views that keep custom plans under PreparedStatementsMiddleware: the aggregations.
+XH_CUSTOM_PLAN_VIEWS = env.list(
+    "XH_CUSTOM_PLAN_VIEWS",
+    default=[
+        "open:*",
+        "open311:*",
+        "assessment:*",
+        "oversight:*",
+        "workbench:overview",
+        "routing:acceptance",
+        "routing:gaps",
     ],
 )
 

@@ -23,6 +23,7 @@ from django.db.models import Aggregate, Avg, Count, F, IntegerField, Q, Sum, Win
 from django.db.models.functions import RowNumber
 from django.utils import timezone
 
+from xianghu.core.prepared import custom_plans
 from xianghu.regions.models import Organisation, Region
 from xianghu.regions.roles import OrgKind
 
@@ -434,6 +435,29 @@ def metrics_for_period(
     a deadline not yet met has passed. Queries: 6 (+3 with times on SQLite), whatever the
     number of subjects.
     """
+    # Ranges of dates as parameters: a generic plan would be the wrong one for most.
+    with custom_plans():
+        return _metrics_for_period(
+            county=county,
+            period=period,
+            subject_kind=subject_kind,
+            subjects=subjects,
+            policy=policy,
+            times=times,
+            now=now,
+        )
+
+
+def _metrics_for_period(
+    *,
+    county: Region | int,
+    period: Period,
+    subject_kind: str | None,
+    subjects: Iterable[int] | None,
+    policy: Policy | None,
+    times: bool,
+    now: datetime | None,
+) -> list[SubjectMetrics]:
     county_id = _county_id(county)
     now = now or timezone.now()
     policy = policy or policy_for(county_id)

@@ -21,6 +21,8 @@ from django.conf import settings
 from django.db import connections
 from django.http import HttpRequest, HttpResponse
 
+from xianghu.core.view_names import view_matches
+
 REPLICA = "replica"
 
 _reading: contextvars.ContextVar[bool] = contextvars.ContextVar("xh_replica", default=False)
@@ -67,11 +69,9 @@ class ReplicaRouter:
 def view_reads_from_replica(request: HttpRequest) -> bool:
     """Whether this request's view is one of `XH_REPLICA_VIEWS` ("namespace:name", or
     "namespace:*" for all of a namespace), for GET and HEAD only."""
-    if request.method not in ("GET", "HEAD") or request.resolver_match is None:
+    if request.method not in ("GET", "HEAD"):
         return False
-    wanted = set(getattr(settings, "XH_REPLICA_VIEWS", ()))
-    match = request.resolver_match
-    return match.view_name in wanted or f"{match.namespace}:*" in wanted
+    return view_matches(request, getattr(settings, "XH_REPLICA_VIEWS", ()))
 
 
 class ReplicaReadsMiddleware:
