@@ -218,6 +218,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from bench import assessment_ranking_lib as lib
     from xianghu.assessment.periods import Period
+    from xianghu.core.prepared import binding_summary
 
     marker = None if args.rebuild else _marker(config)
     wanted = {"version": lib.GENERATOR_VERSION, "calls": args.calls, "seed": args.seed}
@@ -247,6 +248,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"""
 - Command: `bench/assessment_ranking.sh --calls {args.calls} --seed {args.seed} --month {args.month} --repeat {args.repeat}`
 - Machine: {os.cpu_count()} cores, {platform.machine()}, Python {platform.python_version()}, PostgreSQL {server}; {datetime.now(UTC):%Y-%m-%d}; 1-minute load average before and after the timings: {loads[0]:.2f}, {loads[1]:.2f}
+- Statements: {binding_summary()}; the app's rankings and metrics timed as in a request (`prepared_statements()`), the hand-written statement outside it
 - Data set ({"cached" if cached else "built in this run"}): {rows["Call"]:,} calls, {rows["CallEvent"]:,} events, {rows["Dispatch"]:,} dispatches, {rows["Attachment"]:,} photos; roll-up {rows["DispatchFact"]:,} handling episodes, {rows["EventFact"]:,} assessed events, {rows["SubmissionFact"]:,} calls sent; {rows["PeriodicEvaluation"]:,} periodic forms
 - Build: {seconds["total"]:,.0f} s in all — schema {seconds["schema"]:,.0f} s, county {seconds["county"]:,.0f} s, generating and folding {seconds["load.generate"]:,.0f} s, COPY {seconds["load.write"]:,.0f} s, indexes, constraints and VACUUM ANALYZE {seconds["index"]:,.0f} s
 - Check: {sample.calls:,} calls refreshed by `rollup.refresh_calls` gave exactly the generated {sample.fact_rows:,} fact rows ({sample.calls_per_second:,.0f} calls/s: a full `assessment_rebuild` of the data set would take about {rows["Call"] / max(sample.calls_per_second, 1) / 60:,.1f} min); {results.agreement.subjects} subjects with equal counts and rates, {results.agreement.ranked} ranked subjects with equal ranks, {len(results.agreement.score_mismatches)} scores differing by a rounding step
