@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,8 @@ from django.utils import timezone
 from openpyxl import Workbook
 
 from tests.conftest import World
+from xianghu.core.masking import ANONYMISED
+from xianghu.core.privacy.services import personal_data_purge
 from xianghu.integrations.hotline import importer, services
 from xianghu.integrations.hotline.importer import run_import
 from xianghu.integrations.hotline.models import (
@@ -23,6 +26,8 @@ from xianghu.integrations.hotline.models import (
     TicketType,
 )
 from xianghu.integrations.hotline.rows import parse_datetime_cell
+
+YEARS = timedelta(days=3 * 365)
 
 HEAD = [
     "工单编号",
@@ -187,6 +192,63 @@ def test_duplicates_across_batches_and_reimport_updates(source: ImportSource, me
     assert (run.inserted, run.updated, run.failed) == (0, 7, 0)
     assert Ticket.objects.count() == 7
     assert Ticket.objects.get(number="E3").content == "changed 3"
+
+
+def xlsx_bytes(rows: list[list[str]]) -> bytes:
+    book = Workbook()
+    sheet = book.active
+    sheet.append(HEAD)
+    for values in rows:
+        sheet.append(values)
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def callers() -> dict[str, tuple[str, str]]:
+    rows = Ticket.objects.values_list("number", "caller_name", "caller_phone")
+    return {number: (name, phone) for number, name, phone in rows}
+
+
+def test_a_purged_caller_is_not_brought_back_by_a_resent_ticket(
+    source: ImportSource, media: Path
+) -> None:
+    """Retention purged the callers of P1 (name and phone) and P2 (phone only: it had no
+    name); the hotline sends both again, with their callers, by file (CSV and Excel:
+    each database's writers) and by webhook push. The tickets are updated, the callers
+    stay purged; P3, never purged, takes the new caller."""
+    rows = [row("P1"), row("P2", 来电人=""), row("P3")]
+    run = run_file(source, media, csv_bytes(rows))
+    assert (run.inserted, run.failed) == (3, 0)
+    report = personal_data_purge(only="integrations.hotline_caller", now=timezone.now() + YEARS)
+    assert report.purged == 3
+    Ticket.objects.filter(number="P3").update(caller_name="李四", caller_phone="13900000000")
+    expected = {
+        "P1": (ANONYMISED, ANONYMISED),
+        "P2": ("", ANONYMISED),
+        "P3": ("王五", "13700000000"),
+    }
+    resent = [
+        row(n, 来电人="王五", 来电号码="13700000000", 诉求内容=f"again {n}") for n in expected
+    ]
+    for name, data in (("t.csv", csv_bytes(resent)), ("t.xlsx", xlsx_bytes(resent))):
+        Ticket.objects.filter(number="P3").update(caller_name="李四")
+        run = run_file(source, media, data, name)
+        assert (run.status, run.inserted, run.updated) == (RunStatus.DONE, 0, 3), run.message
+        assert callers() == expected, name
+        assert Ticket.objects.get(number="P1").content == "again P1"
+    Ticket.objects.filter(number="P3").update(caller_name="李四")
+    pushed = services.tickets_push(
+        source=source,
+        tickets=[
+            {"number": n, "caller_name": "王五", "caller_phone": "13700000000",
+             "content": f"pushed {n}", "address": "清河县王庄镇兴隆街5号"}
+            for n in expected
+        ],
+    )  # fmt: skip
+    assert (pushed.errors, pushed.updated) == ([], 3)
+    assert callers() == expected
+    assert Ticket.objects.get(number="P2").content == "pushed P2"
 
 
 def test_batches_bound_what_is_held(source: ImportSource, media: Path, monkeypatch: Any) -> None:

@@ -10,7 +10,7 @@ from django.db.models import Q
 from xianghu.calls.workflow import TERMINAL
 from xianghu.core.privacy.registry import PersonalDataKind, register
 
-from .hotline.models import Ticket
+from .hotline.models import PERSONAL_FIELDS, Ticket
 
 
 def _ticket_expired(cutoff: datetime) -> Q:
@@ -26,7 +26,7 @@ register(
     PersonalDataKind(
         key="integrations.hotline_caller",
         model=Ticket,
-        fields=("caller_name", "caller_phone"),
+        fields=PERSONAL_FIELDS,
         purpose="Following up a 12345 hotline ticket with its caller.",
         retention_setting="XH_RETENTION_HOTLINE_CALLER_DAYS",
         default_days=365,

@@ -37,17 +37,25 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from xianghu.core.errors import DomainError
+from xianghu.core.masking import ANONYMISED
 
-from .models import ImportRun, RunStatus, Ticket
+from .models import PERSONAL_FIELDS, ImportRun, RunStatus, Ticket
 from .reader import REPLACEMENT, CsvReader, FileRefused, open_table
 from .rows import FIELDS, ROW_COLUMNS, RowError, RowParser, TicketRow, resolve_mapping
-from .sqlcheck import BATCH_SETTINGS, RawBatch, SqlCheckWriter, Written, bad_encoding, duplicate
+from .sqlcheck import (
+    BATCH_SETTINGS,
+    UPDATE_COLUMNS,
+    RawBatch,
+    SqlCheckWriter,
+    Written,
+    bad_encoding,
+    duplicate,
+    upsert_assignments,
+)
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_BATCH = 5000
-# The columns an import (or a push) updates: never what the platform did with the ticket.
-UPDATE_COLUMNS = (*ROW_COLUMNS, "source_id", "import_run_id", "updated_at")
 UPLOAD_DIR = "hotline/uploads"
 REPORT_DIR = "hotline/reports"
 
@@ -69,19 +77,24 @@ class OrmWriter:
 
     def write(self, rows: list[TicketRow], now: datetime) -> Written:
         numbers = [r.number for r in rows]
-        existing = dict(
-            Ticket.objects.filter(county_id=self.county_id, number__in=numbers).values_list(
-                "number", "import_run_id"
-            )
-        )
+        existing = {
+            number: (run_id, personal)
+            for number, run_id, *personal in Ticket.objects.filter(
+                county_id=self.county_id, number__in=numbers
+            ).values_list("number", "import_run_id", *PERSONAL_FIELDS)
+        }
         written = Written()
         objects = []
         for row in rows:
+            values = {c: getattr(row, c) for c in ROW_COLUMNS}
             if row.number in existing:
-                if self.run_id is not None and existing[row.number] == self.run_id:
+                run_id, personal = existing[row.number]
+                if self.run_id is not None and run_id == self.run_id:
                     written.skipped.append(row.number)
                     continue
                 written.updated += 1
+                if ANONYMISED in personal:  # purged: a re-sent ticket does not bring it back
+                    values.update(zip(PERSONAL_FIELDS, personal, strict=True))
             else:
                 written.inserted += 1
             objects.append(
@@ -91,7 +104,7 @@ class OrmWriter:
                     import_run_id=self.run_id,
                     created_at=now,
                     updated_at=now,
-                    **{c: getattr(row, c) for c in ROW_COLUMNS},
+                    **values,
                 )
             )
         if objects:
@@ -128,7 +141,7 @@ class PgWriter:
         self.source_id = source_id
         table = Ticket._meta.db_table
         columns = ", ".join(ROW_COLUMNS)
-        updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in UPDATE_COLUMNS)
+        updates = upsert_assignments(table)
         self.create = (
             f"CREATE TEMPORARY TABLE IF NOT EXISTS {self.STAGE} ("
             + ", ".join(f"{c} {_PG_TYPES.get(c, 'text')}" for c in ROW_COLUMNS)

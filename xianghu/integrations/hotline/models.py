@@ -136,6 +136,11 @@ class ImportRun(models.Model):
         return self.status in (RunStatus.DONE, RunStatus.FAILED)
 
 
+# The caller's data: shown and exported masked, purged when its retention runs out
+# (integrations/privacy.py), and not written again by a re-import once purged.
+PERSONAL_FIELDS = ("caller_name", "caller_phone")
+
+
 class Ticket(models.Model):
     """A 12345 hotline ticket (工单) of a county, unique by its number in the county.
 

@@ -48,9 +48,10 @@ from django.conf import settings
 from django.db import connection
 from django.utils.translation import gettext as _
 
+from xianghu.core.masking import ANONYMISED
 from xianghu.regions.models import Region
 
-from .models import Ticket
+from .models import PERSONAL_FIELDS, Ticket
 from .rows import (
     _TYPES,
     FIELDS,
@@ -67,7 +68,8 @@ from .rows import (
 REPLACEMENT = "\ufffd"
 FIRST_YEAR, LAST_YEAR = 1990, 2100  # the years rows.parse_datetime_cell accepts
 _PHONE_RE = "^[-0-9+() 转*#]*$"  # rows._PHONE_OK without the length (checked apart)
-_UPDATE_COLUMNS = (*ROW_COLUMNS, "source_id", "import_run_id", "updated_at")
+# The columns an import (or a push) updates: never what the platform did with the ticket.
+UPDATE_COLUMNS = (*ROW_COLUMNS, "source_id", "import_run_id", "updated_at")
 # For the batch's transaction only: memory for its joins and sorts, and the commit does
 # not wait for the WAL to reach the disk (a bulk load's usual setting: after a crash of
 # the server the last batches committed, with the run's counters, may be missing — no
@@ -81,6 +83,19 @@ _TYPES_SQL = {
     "township_id": "integer",
     "location_id": "integer",
 }
+
+
+def upsert_assignments(table: str) -> str:
+    """The `SET` of an upsert's `ON CONFLICT (county_id, number) DO UPDATE`: every column
+    an import writes from `EXCLUDED`, except the caller's data of a ticket whose personal
+    data was purged (a value anonymised): a re-sent ticket does not bring it back."""
+    purged = " OR ".join(f"{table}.{c} = '{ANONYMISED}'" for c in PERSONAL_FIELDS)
+    return ", ".join(
+        f"{c} = CASE WHEN {purged} THEN {table}.{c} ELSE EXCLUDED.{c} END"
+        if c in PERSONAL_FIELDS
+        else f"{c} = EXCLUDED.{c}"
+        for c in UPDATE_COLUMNS
+    )
 
 
 @dataclass
@@ -319,7 +334,7 @@ class SqlCheckWriter:
         ticket is never overwritten, and a ticket this run wrote already is left alone."""
         table = Ticket._meta.db_table
         columns = ", ".join(ROW_COLUMNS)
-        updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in _UPDATE_COLUMNS)
+        updates = upsert_assignments(table)
         return (
             f"INSERT INTO {table} (county_id, source_id, import_run_id, {columns}, "  # noqa: S608
             "disposition, created_at, updated_at) "
