@@ -156,6 +156,7 @@ def test_bad_rows_are_reported_and_the_rest_go_in(source: ImportSource, media: P
         row("D6", 事发地址="柳河县北关镇"),  # an address in another county
         row("D7", 区划代码="371221999"),  # unknown code of the county
         row("D8", 来电时间="2025年3月2日 9时5分", 诉求类型="举报类"),
+        row("D9", 来电时间="昨天", 来电号码="打不通"),  # two problems, one failed row
     ]
     run = run_file(source, media, csv_bytes(rows))
     assert run.status == RunStatus.DONE
@@ -169,11 +170,13 @@ def test_bad_rows_are_reported_and_the_rest_go_in(source: ImportSource, media: P
         (8, "hotline.bad_urgency"),
         (9, "hotline.outside_county"),
         (10, "hotline.bad_region_code"),
+        (12, "hotline.bad_date"),
+        (12, "hotline.bad_phone"),
     ]
-    assert (run.total, run.inserted, run.failed) == (10, 2, 8)
+    assert (run.total, run.inserted, run.failed) == (11, 2, 9)
     assert Ticket.objects.get(number="D1").content.startswith("王庄镇")  # the first row wins
     report = (Path(source_media(run))).read_text(encoding="utf-8-sig").splitlines()
-    assert len(report) == 9
+    assert len(report) == 11  # the heading and every problem
     assert report[0].startswith("row,")
 
 

@@ -205,10 +205,16 @@ class ErrorReport:
         self.writer = csv.writer(self.file)
         self.writer.writerow(self.HEADER)
         self.count = 0
+        self.rows = 0  # failed rows: a row may have several problems
+        self._last_row: int | None = None
         self.kept: list[dict[str, Any]] = []
 
     def add(self, error: RowError) -> None:
+        # A row's problems are reported together (checked together, in row order).
         self.count += 1
+        if error.row != self._last_row:
+            self.rows += 1
+            self._last_row = error.row
         self.writer.writerow((error.row, error.number, error.column, error.code, error.message))
         if len(self.kept) < ImportRun.ERRORS_KEPT:
             self.kept.append(error.as_dict())
@@ -404,7 +410,7 @@ def _account(
         report.add(_duplicate(batch[number][0], number))  # type: ignore[index]
     run.inserted += written.inserted
     run.updated += written.updated
-    run.failed = report.count
+    run.failed = report.rows
     run.errors = report.kept
     run.bytes_read = int(run.file_size * share)
     report.file.flush()
