@@ -234,7 +234,10 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "xianghu.accounts.views.lockout_response"
 AXES_VERBOSE = False
-AXES_IPWARE_PROXY_COUNT = env.int("XH_PROXY_COUNT", default=0)
+# Reverse proxies in front, each appending to X-Forwarded-For: the client's address for
+# the lockout, the logs and the rate limits (core/client_address.py).
+XH_PROXY_COUNT = env.int("XH_PROXY_COUNT", default=0)
+AXES_CLIENT_IP_CALLABLE = "xianghu.core.client_address.client_address"
 
 # Security headers.
 SECURE_CONTENT_TYPE_NOSNIFF = True

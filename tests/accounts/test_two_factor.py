@@ -114,12 +114,26 @@ def test_wrong_code_is_refused_logged_and_throttled(world, client, caplog):
     assert "_auth_user_id" not in client.session
     record = next(rec for rec in caplog.records if rec.getMessage() == "2fa code rejected")
     assert record.user_id == user.pk
+    assert record.ip == "127.0.0.1"
     device.refresh_from_db()
     assert device.throttling_failure_count == 1
     # Right after a failure even the right code is refused (django-otp's growing delay).
     r = client.post(VERIFY, {"code": code(device, ahead=1)})
     assert r.status_code == 400
     assert "_auth_user_id" not in client.session
+
+
+@override_settings(XH_PROXY_COUNT=1)
+def test_behind_a_proxy_the_client_address_is_logged(world, client, caplog):
+    """Behind the TLS proxy (`XH_PROXY_COUNT`) the security log names the client the
+    proxy saw, as the lockout and the audit log do, not the proxy."""
+    enrol(world.users["operator"])
+    forwarded = {"HTTP_X_FORWARDED_FOR": "203.0.113.7", "REMOTE_ADDR": "10.0.0.2"}
+    _password_step(client, "operator")
+    with caplog.at_level("WARNING", logger="xianghu.security"):
+        client.post(VERIFY, {"code": "000000"}, **forwarded)
+    record = next(rec for rec in caplog.records if rec.getMessage() == "2fa code rejected")
+    assert record.ip == "203.0.113.7"
 
 
 @override_settings(AXES_FAILURE_LIMIT=3)

@@ -18,6 +18,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from xianghu.core.client_address import client_address
 from xianghu.core.errors import ERROR_KINDS, error_json
 
 security_log = logging.getLogger("xianghu.security")
@@ -84,12 +85,6 @@ def _expired_response(request: HttpRequest) -> HttpResponse:
     return response
 
 
-def _client_ip(request: HttpRequest) -> str:
-    from axes.helpers import get_client_ip_address
-
-    return get_client_ip_address(request) or ""
-
-
 # ---- session binding --------------------------------------------------------------------------
 
 _BINDING = "xh_binding"
@@ -101,7 +96,7 @@ def session_fingerprint(request: HttpRequest) -> str:
     store keeps no user agent or address."""
     parts = [request.META.get("HTTP_USER_AGENT", "")]
     if settings.XH_SESSION_BIND_IP:
-        ip = _client_ip(request)
+        ip = client_address(request)
         try:
             address = ipaddress.ip_address(ip)
         except ValueError:
@@ -131,7 +126,7 @@ class SessionBindingMiddleware:
                     "session refused: bound to another browser",
                     extra={
                         "user_id": request.user.pk,
-                        "ip": _client_ip(request),
+                        "ip": client_address(request),
                         "path": request.path,
                     },
                 )
@@ -179,7 +174,7 @@ class TwoFactorMiddleware:
         if twofactor_enabled(user=user):
             security_log.warning(
                 "session refused: second factor not verified",
-                extra={"user_id": user.pk, "ip": _client_ip(request), "path": request.path},
+                extra={"user_id": user.pk, "ip": client_address(request), "path": request.path},
             )
             logout(request)
             return _expired_response(request)

@@ -11,13 +11,14 @@ from django.contrib.auth.signals import user_logged_in, user_logged_out, user_lo
 from django.dispatch import receiver
 
 from xianghu.core.audit import audit_record, county_of
+from xianghu.core.client_address import client_address
 from xianghu.core.models import AuditKind, AuditOutcome
 
 security_log = logging.getLogger("xianghu.security")
 
 
 def _ip(request: Any) -> str:
-    return request.META.get("REMOTE_ADDR", "") if request is not None else ""
+    return client_address(request) if request is not None else ""
 
 
 @receiver(user_logged_in)

@@ -22,6 +22,7 @@ from django.views.decorators.http import require_POST
 from django_otp import login as otp_login
 
 from xianghu.core import access
+from xianghu.core.audit import client_ip
 from xianghu.core.errors import Conflict, InvalidInput, PermissionDenied
 from xianghu.core.http import XhRequest
 from xianghu.regions.current import current_membership
@@ -145,7 +146,7 @@ def login_verify(request: HttpRequest) -> HttpResponse:
             return redirect(pending["next"])
         status = 400
         security_log.warning(
-            "2fa code rejected", extra={"user_id": user.pk, "ip": request.META.get("REMOTE_ADDR")}
+            "2fa code rejected", extra={"user_id": user.pk, "ip": client_ip(request)}
         )
         # Counted by django-axes like a wrong password: the lockout covers both steps.
         user_login_failed.send(sender=__name__, credentials=credentials, request=request)
@@ -256,7 +257,7 @@ def lockout_response(
 
     username = (credentials or {}).get("username", "") if isinstance(credentials, dict) else ""
     security_log.warning(
-        "login refused: locked", extra={"username": username, "ip": request.META.get("REMOTE_ADDR")}
+        "login refused: locked", extra={"username": username, "ip": client_ip(request)}
     )
 
     minutes = int(float(settings.AXES_COOLOFF_TIME) * 60)

@@ -32,6 +32,7 @@ from django.db.models import Model, Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 
 from .actor import Actor
+from .client_address import client_address
 from .logging import request_id_var
 from .models import AuditEvent, AuditKind, AuditOutcome
 
@@ -47,13 +48,11 @@ _pending_var: ContextVar[list[AuditEvent] | None] = ContextVar("audit_pending", 
 
 
 def client_ip(request: HttpRequest | None) -> str | None:
-    """The client's address as django-axes reads it (REMOTE_ADDR, or behind `XH_PROXY_COUNT`
+    """The client's address (`core.client_address`: REMOTE_ADDR, or behind `XH_PROXY_COUNT`
     trusted proxies the address they saw), kept only when it is a valid IP address."""
     if request is None:
         return None
-    from axes.helpers import get_client_ip_address
-
-    return _valid_ip(get_client_ip_address(request) or "")
+    return _valid_ip(client_address(request))
 
 
 def _valid_ip(value: str) -> str | None:

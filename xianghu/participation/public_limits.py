@@ -18,6 +18,7 @@ from django.core.cache import cache
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
 
+from xianghu.core.client_address import client_address as core_client_address
 from xianghu.core.errors import DomainError
 
 DEFAULT_LIMITS: dict[str, tuple[int, int]] = {
@@ -50,15 +51,9 @@ def limits(scope: str) -> tuple[int, int]:
 
 
 def client_address(request: HttpRequest) -> str:
-    """The client's address: REMOTE_ADDR, or the proxy's X-Forwarded-For entry when the
-    deployment says how many proxies it has (`XH_PROXY_COUNT`, as for the login lockout)."""
-    proxies = int(getattr(settings, "AXES_IPWARE_PROXY_COUNT", 0) or 0)
-    if proxies:
-        chain = [p.strip() for p in request.headers.get("X-Forwarded-For", "").split(",")]
-        chain = [p for p in chain if p]
-        if len(chain) >= proxies:
-            return chain[-proxies]
-    return str(request.META.get("REMOTE_ADDR") or "unknown")
+    """The client's address (`core.client_address`, as for the login lockout), "unknown"
+    when the request has none."""
+    return core_client_address(request) or "unknown"
 
 
 def _key(scope: str, who: str, window: int) -> str:

@@ -28,6 +28,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 
+from xianghu.core.client_address import client_address
 from xianghu.core.errors import error_json
 
 from .models import ImportSource, WebhookReceipt, WebhookRefusal
@@ -51,7 +52,7 @@ def sign(secret: str, timestamp: str, body: bytes) -> str:
 
 
 def _client(request: HttpRequest) -> str:
-    return str(request.META.get("REMOTE_ADDR", ""))[:64]
+    return client_address(request)[:64]
 
 
 def _refuse(
