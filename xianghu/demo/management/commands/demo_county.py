@@ -46,9 +46,10 @@ class ProgressBar:
 
     def __init__(self, stream: TextIO | OutputWrapper) -> None:
         self.stream = stream
-        # A command's OutputWrapper ends every write with a newline unless told not to.
+        # A command's OutputWrapper ends every write with a newline unless told not to,
+        # and styles its stderr as an error on a terminal: progress is not an error.
         self._write: Callable[[str], Any] = (
-            functools.partial(stream.write, ending="")
+            functools.partial(stream.write, ending="", style_func=str)
             if isinstance(stream, OutputWrapper)
             else stream.write
         )
