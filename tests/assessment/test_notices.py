@@ -11,6 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from django.db import IntegrityError, transaction
 from django.test import Client
 from openpyxl import load_workbook
 
@@ -30,6 +31,7 @@ from xianghu.assessment.notices_export import notice_pdf, notice_xlsx
 from xianghu.assessment.periods import Period
 from xianghu.core import access, pdf
 from xianghu.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from xianghu.notify import services as notify_services
 from xianghu.notify.models import Notification
 
 MARCH = Period.month(2025, 3)
@@ -624,3 +626,34 @@ def test_the_demo_issues_last_months_notice_once(world, march):
     assert notice.entries.exists()
     assert build_demo_notice(county=world.county, today=date(2025, 4, 10)) is None
     assert Notice.objects.count() == 1
+
+
+# ---- notifications commit with the change (notify_services.notify_with_change) ----------------
+
+
+def test_a_notice_tells_the_named_in_its_own_transaction(
+    world, march, django_capture_on_commit_callbacks
+):
+    notice = generate(world)
+    with django_capture_on_commit_callbacks(execute=False) as hooks:
+        svc.notice_issue(actor=as_(world, "assessor"), notice=notice, at=NOW)
+    # Written before any commit, and no hook left to do it.
+    assert Notification.objects.filter(kind="notice.issued").count() == 3
+    assert hooks == []
+
+
+def test_a_failed_notification_is_logged_and_the_change_stays(world, march, monkeypatch, caplog):
+    def broken(**kwargs):
+        Notification.objects.create(user=world.users["handler"], title="half", kind="x")
+        raise IntegrityError("the inbox is broken")
+
+    monkeypatch.setattr(notify_services, "notify", broken)
+    notice = generate(world)
+    with transaction.atomic():
+        svc.notice_issue(actor=as_(world, "assessor"), notice=notice, at=t(2025, 4, 15, 12))
+        notice.refresh_from_db()
+        assert notice.status == "issued"  # and the transaction is usable
+    notice.refresh_from_db()
+    assert (notice.status, notice.serial) == ("issued", 1)
+    assert not Notification.objects.exists()  # undone to the savepoint, half and all
+    assert any("notice" in r.getMessage() and "failed" in r.getMessage() for r in caplog.records)

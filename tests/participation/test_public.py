@@ -12,6 +12,8 @@ import pytest
 from django.core import mail
 from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import transaction
+from django.test import override_settings
 from django.utils import timezone
 
 from tests.calls.conftest import as_
@@ -557,3 +559,39 @@ def test_the_chinese_429_page(world, lists, client, settings):
 def test_call_count_is_unchanged_by_public_pages(world, lists, client):
     _report(world, client)
     assert Call.objects.count() == 0
+
+
+DB_TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+
+
+@override_settings(TASKS=DB_TASKS)
+def test_a_visitor_is_messaged_by_a_task_that_commits_with_the_timeline_entry(
+    world, lists, client, django_capture_on_commit_callbacks
+):
+    from django_tasks_db.models import DBTaskResult
+
+    report = _report(world, client, contact="visitor@example.com", consent="on")
+    DBTaskResult.objects.all().delete()
+    with django_capture_on_commit_callbacks(execute=False) as hooks, transaction.atomic():
+        public_reports.update_add(
+            report=report, kind=ReportUpdate.Kind.CLOSED, key="test:closed", text="已办结"
+        )
+    [task] = DBTaskResult.objects.filter(task_path="xianghu.participation.tasks.reporter_message")
+    assert task.status == "READY"
+    update = report.updates.get(key="test:closed")
+    assert task.args_kwargs["args"] == [update.pk]
+    assert hooks == []
+
+
+def test_the_task_sends_the_message(world, lists, client):
+    from xianghu.participation.tasks import reporter_message
+
+    report = _report(world, client, contact="visitor@example.com", consent="on")
+    update = public_reports.update_add(
+        report=report, kind=ReportUpdate.Kind.CLOSED, key="test:closed", text="已办结", notify=False
+    )
+    assert update is not None
+    mail.outbox.clear()
+    reporter_message.call(update.pk)
+    assert [m.to for m in mail.outbox] == [["visitor@example.com"]]
+    assert f"/participation/track/{report.token}/" in mail.outbox[0].body

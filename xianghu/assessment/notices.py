@@ -20,7 +20,6 @@ each notice). Errors are coded `notice.*`; periods are refused as in `periods.py
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
@@ -63,8 +62,6 @@ from .models import (
 from .notices_access import MANAGER_ROLES, REPLY_ROLES, may_manage, may_reply
 from .periods import Period, PeriodKind
 from .policy import Policy, policy_for
-
-logger = logging.getLogger(__name__)
 
 #: Working days a named organisation has to reply, from the issue (default).
 REPLY_WORKING_DAYS = 10
@@ -703,7 +700,9 @@ def notice_issue(*, actor: Actor, notice: Notice, at: datetime | None = None) ->
         ) from None
     NoticeEntry.objects.filter(notice=locked).update(status=EntryStatus.AWAITING, reply_due=due)
     notice_id = locked.pk
-    transaction.on_commit(lambda: _notify_issued(notice_id))
+    notify_services.notify_with_change(
+        lambda: _notify_issued(notice_id), what=f"notice {notice_id} issued"
+    )
     return locked
 
 
@@ -794,7 +793,9 @@ def reply_submit(
         locked.status = EntryStatus.REPLIED
         locked.save(update_fields=["status"])
         reply_id = reply.pk
-        transaction.on_commit(lambda: _notify_replied(reply_id))
+        notify_services.notify_with_change(
+            lambda: _notify_replied(reply_id), what=f"notice reply {reply_id}"
+        )
     return reply
 
 
@@ -867,11 +868,13 @@ def reply_decide(
         reply.save(update_fields=["status", "decided_by", "decided_at", "decision_reason"])
         locked.save(update_fields=["status", "closed_at", "reply_due"])
         reply_id = reply.pk
-        transaction.on_commit(lambda: _notify_decided(reply_id))
+        notify_services.notify_with_change(
+            lambda: _notify_decided(reply_id), what=f"decision on notice reply {reply_id}"
+        )
     return reply
 
 
-# ---- notifications (after the commit; never raise) ------------------------------------------------
+# ---- notifications (in the change's transaction: notify_services.notify_with_change) ------------
 
 
 def _staff_of(org_ids: set[int], roles: Iterable[str] | None = None) -> set[int]:
@@ -911,94 +914,85 @@ def _send(users: set[int], title: str, body: str, url: str, kind: str, key: str)
 
 
 def _notify_issued(notice_id: int) -> None:
-    try:
-        notice = Notice.objects.select_related("county").get(pk=notice_id)
-        entries = list(notice.entries.select_related("organisation"))
-        users = _named_staff(entries)
-        users.discard(notice.issued_by_id or 0)
-        with translation.override(settings.LANGUAGE_CODE):
-            title = _("Your organisation is named in notice %(number)s") % {
-                "number": notice_number(notice)
+    notice = Notice.objects.select_related("county").get(pk=notice_id)
+    entries = list(notice.entries.select_related("organisation"))
+    users = _named_staff(entries)
+    users.discard(notice.issued_by_id or 0)
+    with translation.override(settings.LANGUAGE_CODE):
+        title = _("Your organisation is named in notice %(number)s") % {
+            "number": notice_number(notice)
+        }
+        due = min((e.reply_due for e in entries if e.reply_due), default=None)
+        body = notice.title
+        if due is not None:
+            body += "\n" + _("File the rectification reply by %(due)s.") % {
+                "due": timezone.localtime(due).strftime("%Y-%m-%d %H:%M")
             }
-            due = min((e.reply_due for e in entries if e.reply_due), default=None)
-            body = notice.title
-            if due is not None:
-                body += "\n" + _("File the rectification reply by %(due)s.") % {
-                    "due": timezone.localtime(due).strftime("%Y-%m-%d %H:%M")
-                }
-        _send(
-            users,
-            title,
-            body,
-            f"/assessment/notices/{notice.pk}/",
-            "notice.issued",
-            f"notice:{notice.pk}:issued",
-        )
-    except Exception:
-        logger.exception("notices: notifying the issue of notice %s failed", notice_id)
+    _send(
+        users,
+        title,
+        body,
+        f"/assessment/notices/{notice.pk}/",
+        "notice.issued",
+        f"notice:{notice.pk}:issued",
+    )
 
 
 def _notify_replied(reply_id: int) -> None:
-    try:
-        reply = RectificationReply.objects.select_related(
-            "entry", "entry__notice", "entry__notice__county"
-        ).get(pk=reply_id)
-        entry, notice = reply.entry, reply.entry.notice
-        users = set(
-            Membership.objects.filter(
-                role__in=[Role.ASSESSOR],
-                organisation__county_id=notice.county_id,
-                is_active=True,
-                user__is_active=True,
-            ).values_list("user_id", flat=True)
-        )
-        if notice.issued_by_id:
-            users.add(notice.issued_by_id)
-        users.discard(reply.submitted_by_id or 0)
-        with translation.override(settings.LANGUAGE_CODE):
-            title = _("%(org)s replied to notice %(number)s") % {
-                "org": entry.subject_name,
-                "number": notice_number(notice),
-            }
-        _send(
-            users,
-            title,
-            notice.title,
-            f"/assessment/notices/entries/{entry.pk}/",
-            "notice.replied",
-            f"notice-reply:{reply.pk}:submitted",
-        )
-    except Exception:
-        logger.exception("notices: notifying reply %s failed", reply_id)
+    reply = RectificationReply.objects.select_related(
+        "entry", "entry__notice", "entry__notice__county"
+    ).get(pk=reply_id)
+    entry, notice = reply.entry, reply.entry.notice
+    users = set(
+        Membership.objects.filter(
+            role__in=[Role.ASSESSOR],
+            organisation__county_id=notice.county_id,
+            is_active=True,
+            user__is_active=True,
+        ).values_list("user_id", flat=True)
+    )
+    if notice.issued_by_id:
+        users.add(notice.issued_by_id)
+    users.discard(reply.submitted_by_id or 0)
+    with translation.override(settings.LANGUAGE_CODE):
+        title = _("%(org)s replied to notice %(number)s") % {
+            "org": entry.subject_name,
+            "number": notice_number(notice),
+        }
+    _send(
+        users,
+        title,
+        notice.title,
+        f"/assessment/notices/entries/{entry.pk}/",
+        "notice.replied",
+        f"notice-reply:{reply.pk}:submitted",
+    )
 
 
 def _notify_decided(reply_id: int) -> None:
-    try:
-        reply = RectificationReply.objects.select_related(
-            "entry", "entry__notice", "entry__notice__county"
-        ).get(pk=reply_id)
-        entry, notice = reply.entry, reply.entry.notice
-        users = _named_staff([entry])
-        users.discard(reply.decided_by_id or 0)
-        with translation.override(settings.LANGUAGE_CODE):
-            if reply.status == ReplyStatus.ACCEPTED:
-                title = _("Notice %(number)s: your rectification was accepted")
-            else:
-                title = _("Notice %(number)s: your rectification reply was returned")
-            title = title % {"number": notice_number(notice)}
-            body = notice.title
-            if reply.decision_reason:
-                body += "\n" + _("Reason: %(reason)s") % {"reason": reply.decision_reason[:500]}
-        _send(
-            users,
-            title,
-            body,
-            f"/assessment/notices/entries/{entry.pk}/",
-            f"notice.reply_{reply.status}",
-            f"notice-reply:{reply.pk}:{reply.status}",
-        )
-    except Exception:
-        logger.exception("notices: notifying the decision on reply %s failed", reply_id)
+    reply = RectificationReply.objects.select_related(
+        "entry", "entry__notice", "entry__notice__county"
+    ).get(pk=reply_id)
+    entry, notice = reply.entry, reply.entry.notice
+    users = _named_staff([entry])
+    users.discard(reply.decided_by_id or 0)
+    with translation.override(settings.LANGUAGE_CODE):
+        if reply.status == ReplyStatus.ACCEPTED:
+            title = _("Notice %(number)s: your rectification was accepted")
+        else:
+            title = _("Notice %(number)s: your rectification reply was returned")
+        title = title % {"number": notice_number(notice)}
+        body = notice.title
+        if reply.decision_reason:
+            body += "\n" + _("Reason: %(reason)s") % {"reason": reply.decision_reason[:500]}
+    _send(
+        users,
+        title,
+        body,
+        f"/assessment/notices/entries/{entry.pk}/",
+        f"notice.reply_{reply.status}",
+        f"notice-reply:{reply.pk}:{reply.status}",
+    )
 
 
 # ---- selectors ----------------------------------------------------------------------------------

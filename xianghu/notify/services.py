@@ -15,7 +15,7 @@ import logging
 import re
 import secrets
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -99,6 +99,22 @@ def notify(
     if made:
         _enqueue_channels([n.pk for n in made])
     return made
+
+
+def notify_with_change(send: Callable[[], object], *, what: str) -> None:
+    """Run `send` — which writes inbox notifications (`notify`) and enqueues their channel
+    copies — inside the transaction of the change that causes them, in a savepoint.
+
+    They commit with the change: a process that dies right after the commit loses
+    nothing, as it would lose an after-commit hook (and on the database task backend the
+    channel copies' task commits with them). A failure is logged and undone to the
+    savepoint: a notification never undoes the change. For the call loop's effects the
+    event outbox does the same job (`calls.outbox`)."""
+    try:
+        with transaction.atomic():
+            send()
+    except Exception:
+        logger.exception("notify: %s failed", what)
 
 
 def _enqueue_channels(notification_ids: list[int]) -> None:

@@ -37,7 +37,7 @@ from xianghu.core.masking import mask_personal_text
 from xianghu.core.models import AuditKind
 from xianghu.core.sandbox import outside_sandbox
 from xianghu.core.text import clean_text
-from xianghu.notify.services import notify
+from xianghu.notify.services import notify, notify_with_change
 from xianghu.regions.models import Region
 from xianghu.regions.roles import OrgKind, RegionLevel, Role
 
@@ -51,6 +51,7 @@ from .models_public import (
     UnmaskAudit,
 )
 from .public_accounts import PRIVACY_VERSION, contact_parse, message_send
+from .tasks import reporter_message
 
 logger = logging.getLogger(__name__)
 
@@ -345,7 +346,9 @@ def update_add(
     *, report: PublicReport, kind: str, key: str, text: str = "", notify: bool = True
 ) -> ReportUpdate | None:
     """Add one entry to the report's public timeline (once per key); tell the reporter
-    after commit when `notify` and the kind is one people are told about."""
+    when `notify` and the kind is one people are told about: in the inbox, in this
+    transaction, for account holders; by SMS or e-mail, which cannot be taken back, from
+    a task that commits with the entry and runs after the commit."""
     update, created = ReportUpdate.objects.get_or_create(
         report=report, key=key[:64], defaults={"kind": kind, "text": mask_personal_text(text)}
     )
@@ -353,17 +356,22 @@ def update_add(
         return None
     if notify and kind in _TITLES:
         update_id = update.pk
-        transaction.on_commit(lambda: reporter_notify(update_id=update_id))
+        what = f"telling the reporter of public report update {update_id}"
+        if report.reporter_id is not None:
+            notify_with_change(lambda: reporter_notify(update_id=update_id), what=what)
+        elif report.phone or report.email:
+            notify_with_change(lambda: reporter_message.enqueue(update_id), what=what)
     return update
 
 
 def account_notify(*, user_id: int, title: str, body: str, url: str, key: str) -> None:
     """An in-app notification for a public account (and its e-mail/SMS copies)."""
     user_ids = [user_id]
-    transaction.on_commit(
+    notify_with_change(
         lambda: notify(
             users=user_ids, title=title, body=body, url=url, kind="public", source_key=key
-        )
+        ),
+        what=f"notification {key}",
     )
 
 

@@ -565,7 +565,7 @@ def _members(organisation_ids: Iterable[int | None]) -> list[int]:
     )
 
 
-def _notify_later(
+def _notify_members(
     *, organisation_ids: Iterable[int | None], title: str, body: str, url: str, key: str
 ) -> None:
     ids = list(organisation_ids)
@@ -577,7 +577,7 @@ def _notify_later(
                 users=users, title=title, body=body, url=url, kind="coord", source_key=key
             )
 
-    transaction.on_commit(send)
+    notify_services.notify_with_change(send, what=f"notification {key}")
 
 
 @transaction.atomic
@@ -645,7 +645,7 @@ def commitment_create(
         note=clean_text(note)[:500],
         created_by_id=actor.user_id,
     )
-    _notify_later(
+    _notify_members(
         organisation_ids=[need.poster_id],
         title=_("%(who)s committed %(n)s %(unit)s to %(need)s")
         % {
@@ -682,7 +682,7 @@ def commitment_deliver(*, actor: Actor, commitment: Commitment) -> Commitment:
     commitment.delivered_at = timezone.now()
     commitment.save(update_fields=["status", "delivered_at"])
     need = commitment.need
-    _notify_later(
+    _notify_members(
         organisation_ids=[need.poster_id],
         title=_("%(who)s delivered %(n)s %(unit)s for %(need)s: please confirm")
         % {
@@ -713,7 +713,7 @@ def commitment_confirm(*, actor: Actor, commitment: Commitment) -> Commitment:
     commitment.save(update_fields=["status", "confirmed_at", "confirmed_by"])
     need = Need.objects.select_for_update(of=("self",)).get(pk=commitment.need_id)
     _settle(need)
-    _notify_later(
+    _notify_members(
         organisation_ids=[commitment.stakeholder.organisation_id],
         title=_("Your delivery for %(need)s was confirmed") % {"need": need.title},
         body="",
