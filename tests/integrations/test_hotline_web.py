@@ -10,13 +10,13 @@ from typing import Any
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.test import Client
+from django.test import Client, override_settings
 from django.urls import reverse
 
 from tests.conftest import World
 from xianghu.calls.models import Call
 from xianghu.calls.workflow import State
-from xianghu.core.errors import InvalidInput, NotFound
+from xianghu.core.errors import Conflict, InvalidInput, NotFound
 from xianghu.integrations.hotline import selectors, services
 from xianghu.integrations.hotline.models import (
     Disposition,
@@ -104,9 +104,10 @@ def test_upload_map_import_and_progress(
             "caller_name": "来电人",
         }.items()
     }
-    with django_capture_on_commit_callbacks(execute=True):  # the task is queued on commit
+    with django_capture_on_commit_callbacks(execute=False) as hooks:
         response = client.post(response["Location"], mapping)
     assert response.status_code == 302
+    assert hooks == []  # the task was enqueued in the request's transaction
     run.refresh_from_db()
     # The immediate task backend of the tests has run the import already.
     assert run.status == RunStatus.DONE
@@ -120,6 +121,45 @@ def test_upload_map_import_and_progress(
     assert report.status_code == 200
     assert "W1" in b"".join(report.streaming_content).decode("utf-8-sig")
     assert not Path(run.file_path).exists()  # the upload is removed once imported
+
+
+MAPPING = {"number": "工单编号", "content": "诉求内容", "address": "事发地址"}
+
+
+@override_settings(TASKS={"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}})
+def test_a_started_run_and_its_task_commit_together_and_start_once(
+    world: World, media: Path
+) -> None:
+    """On the database task backend the task row is written in the start's transaction
+    (a crash after the commit leaves no run queued without its task); a second start of
+    the same run is refused and queues nothing."""
+    from django.db import transaction
+    from django_tasks_db.models import DBTaskResult
+
+    actor = actor_for_user(user=world.users["operator"])
+    source = services.source_ensure(actor=None, county=world.county, name="12345")
+    data = upload([ticket_row("S1")]).read()
+    run = services.run_create(actor=actor, source=source, file_name="t.csv", chunks=[data])
+    assert run.status == RunStatus.PENDING
+    stale = ImportRun.objects.get(pk=run.pk)  # a second page open on the same run
+    try:
+        with transaction.atomic():
+            services.run_start(actor=actor, run=run, mapping=MAPPING)
+            [task] = DBTaskResult.objects.filter(task_path__endswith="hotline_import")
+            assert task.args_kwargs["args"] == [run.pk]
+            raise RuntimeError("the request fails after the start")
+    except RuntimeError:
+        pass
+    # Rolled back together: neither a queued run nor its task.
+    run.refresh_from_db()
+    assert run.status == RunStatus.PENDING
+    assert not DBTaskResult.objects.exists()
+    services.run_start(actor=actor, run=run, mapping=MAPPING)
+    with pytest.raises(Conflict) as exc:
+        services.run_start(actor=actor, run=stale, mapping=MAPPING)
+    assert exc.value.code == "hotline.run_started"
+    assert DBTaskResult.objects.count() == 1
+    assert ImportRun.objects.get(pk=run.pk).status == RunStatus.QUEUED
 
 
 def test_running_progress_polls(client: Client, world: World) -> None:

@@ -143,18 +143,24 @@ def run_for_file(*, source: ImportSource, path: Path) -> ImportRun:
     )
 
 
+@transaction.atomic
 def run_start(*, actor: Actor, run: ImportRun, mapping: Mapping[str, str]) -> ImportRun:
-    """Save the mapping on the source and queue the import (a django-tasks task)."""
+    """Save the mapping on the source and queue the import (a django-tasks task), once:
+    of two starts at the same moment one is refused."""
     access.require(actor, "manage", run)
-    if run.status != RunStatus.PENDING:
+    started = ImportRun.objects.filter(pk=run.pk, status=RunStatus.PENDING).update(
+        status=RunStatus.QUEUED
+    )
+    if not started:
         raise Conflict(_("This import has already been started."), code="hotline.run_started")
-    source_ensure(actor=actor, county=run.source.county, name=run.source.name, mapping=mapping)
     run.status = RunStatus.QUEUED
-    run.save(update_fields=["status"])
+    source_ensure(actor=actor, county=run.source.county, name=run.source.name, mapping=mapping)
     from .tasks import hotline_import
 
-    run_id = run.pk
-    transaction.on_commit(lambda: hotline_import.enqueue(run_id))
+    # Enqueued in this transaction: on the database task backend the task commits with
+    # the run's status, so no run stays queued for ever because the process died between
+    # the commit and an after-commit enqueue (on RQ the task is sent at the commit).
+    hotline_import.enqueue(run.pk)
     return run
 
 
