@@ -14,13 +14,9 @@ from django.conf import settings
 from django.http import HttpRequest
 
 
-def proxy_count() -> int:
-    return max(int(getattr(settings, "XH_PROXY_COUNT", 0) or 0), 0)
-
-
 def client_address(request: HttpRequest) -> str:
     """The address as text ("" when the request has none); not validated."""
-    proxies = proxy_count()
+    proxies = max(int(getattr(settings, "XH_PROXY_COUNT", 0) or 0), 0)
     if proxies:
         chain = [p.strip() for p in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
         chain = [p for p in chain if p]

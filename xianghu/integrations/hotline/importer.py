@@ -204,14 +204,12 @@ class ErrorReport:
         self.file = open(path, "w", encoding="utf-8-sig", newline="")  # noqa: SIM115
         self.writer = csv.writer(self.file)
         self.writer.writerow(self.HEADER)
-        self.count = 0
         self.rows = 0  # failed rows: a row may have several problems
         self._last_row: int | None = None
         self.kept: list[dict[str, Any]] = []
 
     def add(self, error: RowError) -> None:
         # A row's problems are reported together (checked together, in row order).
-        self.count += 1
         if error.row != self._last_row:
             self.rows += 1
             self._last_row = error.row
